@@ -1,0 +1,137 @@
+namespace Nabla.Losses;
+
+/// <summary>
+/// A loss: compares a model's output with targets and returns a scalar to minimise. Targets are
+/// either a tensor (regression values, probabilities, one-hot rows) or class labels.
+/// </summary>
+public abstract class Loss
+{
+    /// <summary>The loss for target values of the output's shape.</summary>
+    public abstract Tensor Forward(Tensor output, Tensor target);
+
+    /// <summary>The loss for class labels; by default they are one-hot encoded to the output's width.</summary>
+    public virtual Tensor Forward(Tensor output, int[] labels) => Forward(output, OneHotRows(labels, output));
+
+    /// <summary>Short name for logs, e.g. "cross-entropy".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One-hot rows [N, C] for labels, C taken from the output's last axis.</summary>
+    protected static Tensor OneHotRows(int[] labels, Tensor output)
+    {
+        int c = output.Shape.Last;
+        var t = new Tensor(new Shape(labels.Length, c));
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)c) throw new ArgumentOutOfRangeException(nameof(labels), $"Label {labels[i]} at row {i} is not in [0, {c}).");
+            t.Data[i * c + labels[i]] = 1f;
+        }
+        if (output.Shape != t.Shape) throw new ShapeMismatchException("Loss", output.Shape, t.Shape, "labels need an output of shape [N, classes]");
+        return t;
+    }
+
+    /// <summary>Parses a name used on the command line: mse, half-sse, bce, bce-logits, cross-entropy, nll, hinge, smooth-l1.</summary>
+    public static Loss FromName(string name) => name.ToLowerInvariant() switch
+    {
+        "mse" => new MseLoss(),
+        "half-sse" or "sse" => new HalfSumSquaredErrorLoss(),
+        "bce" => new BceLoss(),
+        "bce-logits" or "bcewithlogits" => new BceWithLogitsLoss(),
+        "cross-entropy" or "crossentropy" or "ce" => new CrossEntropyLoss(),
+        "nll" => new NllLoss(),
+        "hinge" => new MultiClassHingeLoss(),
+        "smooth-l1" => new SmoothL1Loss(),
+        _ => throw new ArgumentException($"Unknown loss '{name}'. Known: mse, half-sse, bce, bce-logits, cross-entropy, nll, hinge, smooth-l1."),
+    };
+}
+
+/// <summary>Mean squared error.</summary>
+public sealed class MseLoss(Reduction reduction = Reduction.Mean) : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "mse";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.MseLoss(output, target, reduction);
+}
+
+/// <summary>The notes' C = ½Σ(t−y)² (summed over the batch, not averaged).</summary>
+public sealed class HalfSumSquaredErrorLoss : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "half-sse";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.HalfSumSquaredError(output, target);
+}
+
+/// <summary>Binary cross-entropy on probabilities (after a sigmoid).</summary>
+public sealed class BceLoss : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "bce";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.BinaryCrossEntropy(output, target);
+    /// <summary>Labels 0/1 as a column [N, 1] (or one-hot for wider outputs).</summary>
+    public override Tensor Forward(Tensor output, int[] labels) => Forward(output, BinaryTargets(labels, output));
+
+    internal static Tensor BinaryTargets(int[] labels, Tensor output) =>
+        output.Length == labels.Length
+            ? new Tensor(labels.Select(l => (float)l).ToArray(), output.Shape)
+            : OneHotRows(labels, output);
+}
+
+/// <summary>Binary cross-entropy on logits, numerically stable.</summary>
+public sealed class BceWithLogitsLoss : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "bce-logits";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.BinaryCrossEntropyWithLogits(output, target);
+    /// <summary>Labels 0/1 as a column [N, 1] (or one-hot for wider outputs).</summary>
+    public override Tensor Forward(Tensor output, int[] labels) => Forward(output, BceLoss.BinaryTargets(labels, output));
+}
+
+/// <summary>Softmax cross-entropy on logits (fused and stable); targets are labels or distributions.</summary>
+public sealed class CrossEntropyLoss : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "cross-entropy";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) =>
+        target.Rank == 1 && output.Rank == 2 && target.Length == output.Shape[0]
+            ? Ops.CrossEntropy(output, LabelsOf(target))
+            : Ops.CrossEntropy(output, target);
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, int[] labels) => Ops.CrossEntropy(output, labels);
+
+    internal static int[] LabelsOf(Tensor t) => t.ToArray().Select(v => (int)v).ToArray();
+}
+
+/// <summary>Negative log-likelihood on log-probabilities (after <see cref="Nn.LogSoftmax"/>).</summary>
+public sealed class NllLoss : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "nll";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.NllLoss(output, CrossEntropyLoss.LabelsOf(target));
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, int[] labels) => Ops.NllLoss(output, labels);
+}
+
+/// <summary>The multiclass SVM hinge loss with margin 1.</summary>
+public sealed class MultiClassHingeLoss(float margin = 1f) : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "hinge";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.MultiClassHingeLoss(output, CrossEntropyLoss.LabelsOf(target), margin);
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, int[] labels) => Ops.MultiClassHingeLoss(output, labels, margin);
+}
+
+/// <summary>Smooth L1 (Huber) loss, used for box regression in detection.</summary>
+public sealed class SmoothL1Loss(float beta = 1f) : Loss
+{
+    /// <inheritdoc/>
+    public override string Name => "smooth-l1";
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor output, Tensor target) => Ops.SmoothL1Loss(output, target, beta);
+}

@@ -1,0 +1,85 @@
+namespace Nabla.Nn;
+
+/// <summary>
+/// The source of randomness for initialisation and dropout when no generator is passed. Call
+/// <see cref="ManualSeed"/> once to make a whole run reproducible (like <c>torch.manual_seed</c>).
+/// </summary>
+public static class RandomSource
+{
+    private static Random shared = new(0);
+
+    /// <summary>The shared generator.</summary>
+    public static Random Shared => shared;
+
+    /// <summary>Resets the shared generator to <paramref name="seed"/>.</summary>
+    public static void ManualSeed(int seed) => shared = new Random(seed);
+}
+
+/// <summary>Weight initialisers. All fill the tensor in place from a seeded generator.</summary>
+public static class Init
+{
+    /// <summary>Normal values with a small standard deviation (the notes' "small random weights").</summary>
+    public static void SmallNormal(Tensor w, Random rng, float std = 0.01f) => Tensor.FillNormal(w.Data, 0f, std, rng);
+
+    /// <summary>Xavier/Glorot uniform: U(±√(6/(fan_in+fan_out))), keeps activation variance for tanh/sigmoid.</summary>
+    public static void XavierUniform(Tensor w, Random rng, float gain = 1f)
+    {
+        var (fin, fout) = Fans(w);
+        float a = gain * MathF.Sqrt(6f / (fin + fout));
+        FillUniform(w, rng, -a, a);
+    }
+
+    /// <summary>Xavier/Glorot normal: N(0, 2/(fan_in+fan_out)).</summary>
+    public static void XavierNormal(Tensor w, Random rng, float gain = 1f)
+    {
+        var (fin, fout) = Fans(w);
+        Tensor.FillNormal(w.Data, 0f, gain * MathF.Sqrt(2f / (fin + fout)), rng);
+    }
+
+    /// <summary>He/Kaiming normal: N(0, 2/fan_in), for ReLU networks.</summary>
+    public static void HeNormal(Tensor w, Random rng)
+    {
+        var (fin, _) = Fans(w);
+        Tensor.FillNormal(w.Data, 0f, MathF.Sqrt(2f / fin), rng);
+    }
+
+    /// <summary>He/Kaiming uniform: U(±√(6/fan_in)).</summary>
+    public static void HeUniform(Tensor w, Random rng)
+    {
+        var (fin, _) = Fans(w);
+        float a = MathF.Sqrt(6f / fin);
+        FillUniform(w, rng, -a, a);
+    }
+
+    /// <summary>Uniform values in [low, high).</summary>
+    public static void FillUniform(Tensor w, Random rng, float low, float high)
+    {
+        var d = w.Data;
+        for (int i = 0; i < d.Length; i++) d[i] = low + (high - low) * (float)rng.NextDouble();
+    }
+
+    /// <summary>Fan-in and fan-out of a weight [out, in, (kernel…)].</summary>
+    public static (int FanIn, int FanOut) Fans(Tensor w)
+    {
+        if (w.Rank < 2) return (w.Length, w.Length);
+        int receptive = w.Shape.Product(2, w.Rank);
+        return (w.Shape[1] * receptive, w.Shape[0] * receptive);
+    }
+}
+
+/// <summary>Names an initialiser for layers and the command line.</summary>
+public enum Initializer
+{
+    /// <summary>PyTorch's default for Linear: U(±1/√fan_in).</summary>
+    Default,
+    /// <summary>N(0, 0.01²).</summary>
+    SmallNormal,
+    /// <summary>Glorot uniform.</summary>
+    XavierUniform,
+    /// <summary>Glorot normal.</summary>
+    XavierNormal,
+    /// <summary>Kaiming normal.</summary>
+    HeNormal,
+    /// <summary>Kaiming uniform.</summary>
+    HeUniform,
+}

@@ -1,0 +1,185 @@
+using System.Collections;
+using System.Reflection;
+using System.Text;
+
+namespace Nabla.Nn;
+
+/// <summary>A tensor that a module learns: it always requires gradients.</summary>
+public sealed class Parameter : Tensor
+{
+    /// <summary>Wraps <paramref name="value"/>'s storage as a learnable parameter.</summary>
+    public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
+
+    /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
+    public Parameter(params int[] shape) : base(new Shape(shape)) => RequiresGrad = true;
+}
+
+/// <summary>
+/// The base of every layer and model, as in PyTorch: subclasses hold <see cref="Parameter"/>s and
+/// child modules in fields (found automatically and named after the field, lower-camel-case, with
+/// dots for nesting: <c>fc1.weight</c>), and implement <see cref="Forward"/>.
+/// </summary>
+public abstract class Module
+{
+    /// <summary>Whether the module is in training mode (dropout active) rather than evaluation mode.</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Computes the module's output.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Shorthand for <see cref="Forward"/>.</summary>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Sets training mode on this module and all its children.</summary>
+    public Module Train(bool mode = true)
+    {
+        IsTraining = mode;
+        foreach (var (_, child) in NamedChildren()) child.Train(mode);
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (dropout off) on this module and all its children.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>The direct children, with their names.</summary>
+    public virtual IEnumerable<(string Name, Module Module)> NamedChildren()
+    {
+        foreach (var (name, value) in Members())
+        {
+            if (value is Module m) yield return (name, m);
+            else if (value is IEnumerable list and not Tensor)
+            {
+                int i = 0;
+                foreach (var item in list)
+                {
+                    if (item is Module lm) yield return ($"{name}.{i}", lm);
+                    i++;
+                }
+            }
+        }
+    }
+
+    /// <summary>This module's own parameters (not its children's), with their names.</summary>
+    protected virtual IEnumerable<(string Name, Parameter Parameter)> OwnParameters()
+    {
+        foreach (var (name, value) in Members())
+            if (value is Parameter p) yield return (name, p);
+    }
+
+    /// <summary>Every parameter of this module and its descendants, named with dots (<c>layers.0.weight</c>).</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, p) in OwnParameters())
+            if (seen.Add(p)) yield return (name, p);
+        foreach (var (childName, child) in NamedChildren())
+            foreach (var (name, p) in child.NamedParameters())
+                if (seen.Add(p)) yield return ($"{childName}.{name}", p);
+    }
+
+    /// <summary>Every parameter (shared ones once).</summary>
+    public IReadOnlyList<Parameter> Parameters() => NamedParameters().Select(np => np.Parameter).ToList();
+
+    /// <summary>Total number of learnable values.</summary>
+    public long ParameterCount => Parameters().Sum(p => (long)p.Length);
+
+    /// <summary>Clears the gradients of all parameters.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad = null;
+    }
+
+    /// <summary>The parameters by dotted name (the tensors themselves, not copies).</summary>
+    public Dictionary<string, Tensor> StateDict() =>
+        NamedParameters().ToDictionary(np => np.Name, np => (Tensor)np.Parameter);
+
+    /// <summary>
+    /// Copies values into the parameters by name. Every parameter must be present with its exact
+    /// shape; extra entries are an error too (unless <paramref name="strict"/> is false).
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    {
+        var own = NamedParameters().ToList();
+        foreach (var (name, p) in own)
+        {
+            if (!state.TryGetValue(name, out var value))
+            {
+                if (strict) throw new KeyNotFoundException($"LoadStateDict: parameter '{name}' {p.Shape} is missing from the state.");
+                continue;
+            }
+            if (value.Shape != p.Shape)
+                throw new ShapeMismatchException($"LoadStateDict('{name}')", p.Shape, value.Shape, "saved shape differs from the model's");
+            value.Data.CopyTo(p.Data);
+        }
+        if (strict)
+        {
+            var extra = state.Keys.Except(own.Select(o => o.Name)).ToList();
+            if (extra.Count > 0) throw new ArgumentException($"LoadStateDict: unexpected entries {string.Join(", ", extra)}.");
+        }
+    }
+
+    /// <summary>One line describing this layer, e.g. <c>Linear(784 => 256)</c>.</summary>
+    public virtual string Describe() => GetType().Name + "()";
+
+    /// <summary>A readable tree of the model with parameter counts.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        Print(sb, "", 0);
+        return sb.ToString().TrimEnd();
+    }
+
+    private void Print(StringBuilder sb, string prefix, int depth)
+    {
+        var children = NamedChildren().ToList();
+        string pad = new(' ', depth * 2);
+        long count = ParameterCount;
+        string counted = count > 0 ? $"  # {count:N0} parameters" : "";
+        if (children.Count == 0) { sb.Append(pad).Append(prefix).Append(Describe()).AppendLine(counted); return; }
+        sb.Append(pad).Append(prefix).Append(GetType().Name).Append('(').AppendLine(counted);
+        foreach (var (name, child) in children) child.Print(sb, $"({name}): ", depth + 1);
+        sb.Append(pad).AppendLine(")");
+    }
+
+    // Fields of Parameter/Module type (or lists of modules), cached per type; auto-property
+    // backing fields are named after their property.
+    private static readonly Dictionary<Type, (FieldInfo Field, string Name)[]> fieldCache = new();
+
+    private IEnumerable<(string Name, object? Value)> Members()
+    {
+        (FieldInfo, string)[] fields;
+        lock (fieldCache)
+        {
+            if (!fieldCache.TryGetValue(GetType(), out fields!))
+            {
+                fields = FindFields(GetType());
+                fieldCache[GetType()] = fields;
+            }
+        }
+        foreach (var (f, name) in fields) yield return (name, f.GetValue(this));
+    }
+
+    private static (FieldInfo, string)[] FindFields(Type type)
+    {
+        var chain = new List<Type>();
+        for (var t = type; t is not null && t != typeof(Module); t = t.BaseType) chain.Insert(0, t);
+        var result = new List<(FieldInfo, string)>();
+        foreach (var t in chain)
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.MetadataToken))
+            {
+                bool relevant = typeof(Parameter).IsAssignableFrom(f.FieldType) || typeof(Module).IsAssignableFrom(f.FieldType)
+                    || (typeof(IEnumerable).IsAssignableFrom(f.FieldType) && f.FieldType.IsGenericType
+                        && f.FieldType.GetGenericArguments().Any(a => typeof(Module).IsAssignableFrom(a)));
+                if (relevant) result.Add((f, MemberName(f.Name)));
+            }
+        return result.ToArray();
+    }
+
+    private static string MemberName(string field)
+    {
+        if (field.StartsWith('<')) field = field[1..field.IndexOf('>')];
+        field = field.TrimStart('_');
+        if (field.StartsWith("m_")) field = field[2..];
+        return field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
+    }
+}

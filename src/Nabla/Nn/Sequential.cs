@@ -1,0 +1,41 @@
+using System.Collections;
+
+namespace Nabla.Nn;
+
+/// <summary>
+/// Layers applied one after another, Keras- and PyTorch-style. Children are named "0", "1", …,
+/// so parameters are <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, ….
+/// </summary>
+public sealed class Sequential : Module, IEnumerable<Module>
+{
+    private readonly List<Module> layers = new();
+
+    /// <summary>Creates the model from its layers.</summary>
+    public Sequential(params Module[] layers) => this.layers.AddRange(layers);
+
+    /// <summary>Appends a layer (collection-initialiser friendly).</summary>
+    public void Add(Module layer) => layers.Add(layer);
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<Module> Layers => layers;
+
+    /// <summary>The layer at <paramref name="index"/>.</summary>
+    public Module this[int index] => layers[index];
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = input;
+        foreach (var layer in layers) x = layer.Forward(x);
+        return x;
+    }
+
+    /// <inheritdoc/>
+    public override IEnumerable<(string Name, Module Module)> NamedChildren() =>
+        layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
+
+    /// <inheritdoc/>
+    public IEnumerator<Module> GetEnumerator() => layers.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => layers.GetEnumerator();
+}

@@ -1,0 +1,120 @@
+using Nabla.Nn;
+
+namespace Nabla.Optim;
+
+/// <summary>
+/// The base of every optimiser: a per-parameter update rule over flat spans, plus named state
+/// buffers (momentum, moments…) kept per parameter so they can be saved and restored with the
+/// model. Subclasses implement <see cref="Update"/>; <see cref="Step"/> walks the parameters.
+/// </summary>
+public abstract class Optimizer
+{
+    private readonly Dictionary<(int Param, string Name), float[]> state = new();
+
+    /// <summary>Creates the optimiser over <paramref name="parameters"/> with learning rate <paramref name="learningRate"/>.</summary>
+    protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
+    {
+        Parameters = parameters.ToList();
+        if (Parameters.Count == 0) throw new ArgumentException($"{GetType().Name}: no parameters to optimise.");
+        if (!(learningRate > 0) || float.IsInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), $"{GetType().Name}: learning rate {learningRate} must be positive and finite.");
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The parameters being optimised, in a fixed order (state is keyed by position).</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The current learning rate (schedules change it between epochs or steps).</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>How many steps have been taken (1 during the first update).</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Clears every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters) p.Grad = null;
+    }
+
+    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    public void Step()
+    {
+        StepCount++;
+        using var _ = Autograd.GradMode.NoGrad();
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters[i];
+            if (p.Grad is null) continue;
+            Update(i, p.Data, p.Grad.Data);
+        }
+    }
+
+    /// <summary>Updates parameter <paramref name="index"/> in place from its gradient.</summary>
+    protected abstract void Update(int index, Span<float> weights, ReadOnlySpan<float> gradient);
+
+    /// <summary>The state buffer <paramref name="name"/> of parameter <paramref name="index"/>, zero-initialised on first use.</summary>
+    protected float[] State(int index, string name)
+    {
+        if (!state.TryGetValue((index, name), out var buf))
+        {
+            buf = new float[Parameters[index].Length];
+            state[(index, name)] = buf;
+        }
+        return buf;
+    }
+
+    private float[]? scratch;
+
+    /// <summary>A temporary buffer of at least the parameter's size, shared by all parameters and never saved.</summary>
+    protected Span<float> Scratch(int index)
+    {
+        int n = Parameters[index].Length;
+        if (scratch is null || scratch.Length < n) scratch = new float[Parameters.Max(p => p.Length)];
+        return scratch.AsSpan(0, n);
+    }
+
+    /// <summary>Whether a state buffer exists yet.</summary>
+    protected bool HasState(int index, string name) => state.ContainsKey((index, name));
+
+    /// <summary>
+    /// The optimiser's state as named tensors (<c>state.{param}.{buffer}</c>, plus
+    /// <c>hyper.step</c> and <c>hyper.lr</c>), for checkpoints that resume training.
+    /// </summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var d = new Dictionary<string, Tensor>
+        {
+            ["hyper.step"] = Tensor.Scalar(StepCount),
+            ["hyper.lr"] = Tensor.Scalar(LearningRate),
+        };
+        foreach (var ((index, name), buf) in state)
+            d[$"state.{index}.{name}"] = new Tensor((float[])buf.Clone(), Parameters[index].Shape);
+        foreach (var (k, v) in ExtraState()) d[$"extra.{k}"] = Tensor.Scalar(v);
+        return d;
+    }
+
+    /// <summary>Restores what <see cref="StateDict"/> produced; buffer shapes must match the parameters.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> d)
+    {
+        state.Clear();
+        if (d.TryGetValue("hyper.step", out var s)) StepCount = (int)s.Item();
+        if (d.TryGetValue("hyper.lr", out var lr)) LearningRate = lr.Item();
+        foreach (var (key, value) in d)
+        {
+            if (key.StartsWith("extra.", StringComparison.Ordinal)) { LoadExtraState(key[6..], value.Item()); continue; }
+            if (!key.StartsWith("state.", StringComparison.Ordinal)) continue;
+            var parts = key.Split('.', 3);
+            if (parts.Length != 3 || !int.TryParse(parts[1], out int index) || index < 0 || index >= Parameters.Count)
+                throw new ArgumentException($"Optimizer state entry '{key}' does not name a parameter of this optimiser ({Parameters.Count} parameters).");
+            if (value.Length != Parameters[index].Length)
+                throw new ShapeMismatchException($"Optimizer state '{key}'", Parameters[index].Shape, value.Shape, "buffer does not match its parameter");
+            state[(index, parts[2])] = value.ToArray();
+        }
+    }
+
+    /// <summary>Scalar state beyond the per-parameter buffers (e.g. the accelerated method's counter).</summary>
+    protected virtual IEnumerable<(string Name, float Value)> ExtraState() => [];
+
+    /// <summary>Restores one value produced by <see cref="ExtraState"/>.</summary>
+    protected virtual void LoadExtraState(string name, float value) { }
+}
