@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using Nabla.Autograd;
+using Nabla.Data;
+using Nabla.Losses;
+using Nabla.Nn;
+using Nabla.Optim;
+
+namespace Nabla.Training;
+
+/// <summary>The figures of one epoch.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Loss">Mean training loss over the epoch's samples.</param>
+/// <param name="Accuracy">Training accuracy over the epoch (predictions made during training).</param>
+/// <param name="ValidationLoss">Loss on the validation set, if one was given.</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation set, if one was given.</param>
+/// <param name="LearningRate">The learning rate used in this epoch.</param>
+/// <param name="Seconds">Wall time of the epoch, including validation.</param>
+public sealed record EpochResult(int Epoch, double Loss, double Accuracy, double? ValidationLoss, double? ValidationAccuracy, float LearningRate, double Seconds);
+
+/// <summary>What <see cref="Trainer.Fit"/> returns: one entry per epoch, and why it stopped.</summary>
+public sealed class History
+{
+    /// <summary>The epochs in order.</summary>
+    public List<EpochResult> Epochs { get; } = new();
+
+    /// <summary>Set when a callback stopped training early, with its reason.</summary>
+    public string? StoppedReason { get; set; }
+
+    /// <summary>The last epoch.</summary>
+    public EpochResult Last => Epochs[^1];
+}
+
+/// <summary>Loss, accuracy and confusion matrix of a model on a data set.</summary>
+/// <param name="Loss">Mean loss per sample.</param>
+/// <param name="Accuracy">Fraction classified correctly.</param>
+/// <param name="Confusion">Counts of actual versus predicted classes.</param>
+public sealed record EvaluationResult(double Loss, double Accuracy, ConfusionMatrix Confusion);
+
+/// <summary>Progress of one training batch, for progress bars.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Batch">1-based batch within the epoch.</param>
+/// <param name="Batches">Batches per epoch.</param>
+/// <param name="Loss">Running mean loss of the epoch so far.</param>
+public readonly record struct BatchProgress(int Epoch, int Batch, int Batches, double Loss);
+
+/// <summary>Hooks into the training loop (early stopping, checkpoints, schedules, logging).</summary>
+public interface ITrainingCallback
+{
+    /// <summary>Called after each epoch; return false to stop training (with a reason in <see cref="History.StoppedReason"/>).</summary>
+    bool OnEpochEnd(TrainingContext context, EpochResult result);
+
+    /// <summary>Called once after the last epoch.</summary>
+    void OnTrainEnd(TrainingContext context) { }
+}
+
+/// <summary>What callbacks can see and change during <see cref="Trainer.Fit"/>.</summary>
+public sealed class TrainingContext(Module model, Optimizer optimizer, History history)
+{
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; } = model;
+
+    /// <summary>The optimiser.</summary>
+    public Optimizer Optimizer { get; } = optimizer;
+
+    /// <summary>The history so far.</summary>
+    public History History { get; } = history;
+}
+
+/// <summary>Options of <see cref="Trainer.Fit"/>; every one has a sensible default.</summary>
+public sealed class FitOptions
+{
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Samples per gradient step (the whole set gives full-batch gradient descent).</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Seed of the shuffling order.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Whether to reshuffle the training data every epoch.</summary>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Data evaluated after every epoch.</summary>
+    public Dataset? Validation { get; set; }
+
+    /// <summary>Callbacks run after every epoch, in order.</summary>
+    public List<ITrainingCallback> Callbacks { get; } = new();
+
+    /// <summary>Called after every batch (for progress bars).</summary>
+    public Action<BatchProgress>? OnBatch { get; set; }
+
+    /// <summary>Called after every epoch (for logging).</summary>
+    public Action<EpochResult>? OnEpoch { get; set; }
+
+    /// <summary>Transforms each training batch's inputs in place before the forward pass (augmentation).</summary>
+    public Action<Tensor, Random>? Augment { get; set; }
+
+    /// <summary>When set, gradients are rescaled so that their global L2 norm is at most this.</summary>
+    public float? ClipGradNorm { get; set; }
+
+    /// <summary>Threshold that turns a single output into a class (0.5 for probabilities, 0 for logits).</summary>
+    public float BinaryThreshold { get; set; } = 0.5f;
+}
+
+/// <summary>Thrown when the loss becomes NaN or infinite: training diverged.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>The Keras-like training loop: <see cref="Fit"/>, <see cref="Evaluate"/>, <see cref="Predict"/>.</summary>
+public static class Trainer
+{
+    /// <summary>
+    /// Trains <paramref name="model"/> on <paramref name="train"/> by minimising <paramref name="loss"/>
+    /// with <paramref name="optimizer"/>. Throws <see cref="TrainingDivergedException"/> when the
+    /// loss stops being finite.
+    /// </summary>
+    public static History Fit(Module model, Dataset train, Loss loss, Optimizer optimizer, FitOptions? options = null)
+    {
+        options ??= new FitOptions();
+        if (options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), $"Fit: epochs must be at least 1, got {options.Epochs}.");
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"Fit: batch size must be at least 1, got {options.BatchSize}.");
+        var history = new History();
+        var context = new TrainingContext(model, optimizer, history);
+        var loader = new DataLoader(train, options.BatchSize, options.Shuffle, options.Seed);
+        var augmentRng = new Random(options.Seed + 7919);
+        var parameters = optimizer.Parameters;
+
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            model.Train();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int batchIndex = 0;
+            foreach (var batch in loader.GetEpoch(epoch - 1))
+            {
+                batchIndex++;
+                if (options.Augment is not null) options.Augment(batch.Inputs, augmentRng);
+                optimizer.ZeroGrad();
+                var output = model.Forward(batch.Inputs);
+                var l = loss.Forward(output, batch.Labels);
+                float value = l.Item();
+                if (!float.IsFinite(value))
+                    throw new TrainingDivergedException(
+                        $"Training diverged in epoch {epoch}, batch {batchIndex}: the loss is {value}. Lower the learning rate (now {optimizer.LearningRate}) or check the inputs for NaN.");
+                l.Backward();
+                if (options.ClipGradNorm is float max) ClipGradNorm(parameters, max);
+                optimizer.Step();
+
+                lossSum += (double)value * batch.Size;
+                seen += batch.Size;
+                var predicted = Predictions.Classes(output, options.BinaryThreshold);
+                for (int i = 0; i < predicted.Length; i++) if (predicted[i] == batch.Labels[i]) correct++;
+                options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
+            }
+
+            double? valLoss = null, valAcc = null;
+            if (options.Validation is not null)
+            {
+                var ev = Evaluate(model, options.Validation, loss, Math.Max(options.BatchSize, 256), options.BinaryThreshold);
+                valLoss = ev.Loss;
+                valAcc = ev.Accuracy;
+            }
+            var result = new EpochResult(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, optimizer.LearningRate, clock.Elapsed.TotalSeconds);
+            history.Epochs.Add(result);
+            options.OnEpoch?.Invoke(result);
+            bool go = true;
+            foreach (var cb in options.Callbacks) go &= cb.OnEpochEnd(context, result);
+            if (!go) break;
+        }
+        foreach (var cb in options.Callbacks) cb.OnTrainEnd(context);
+        return history;
+    }
+
+    /// <summary>Mean loss, accuracy and confusion matrix of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode.</summary>
+    public static EvaluationResult Evaluate(Module model, Dataset data, Loss loss, int batchSize = 256, float binaryThreshold = 0.5f)
+    {
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            var confusion = new ConfusionMatrix(Math.Max(data.NumClasses, 2));
+            double lossSum = 0;
+            foreach (var batch in new DataLoader(data, batchSize))
+            {
+                var output = model.Forward(batch.Inputs);
+                lossSum += (double)loss.Forward(output, batch.Labels).Item() * batch.Size;
+                var predicted = Predictions.Classes(output, binaryThreshold);
+                for (int i = 0; i < predicted.Length; i++) confusion.Add(batch.Labels[i], predicted[i]);
+            }
+            return new EvaluationResult(lossSum / data.Count, confusion.Accuracy, confusion);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+
+    /// <summary>The model's outputs for <paramref name="inputs"/> [N, …], computed in evaluation mode without recording gradients.</summary>
+    public static Tensor Predict(Module model, Tensor inputs, int batchSize = 1024)
+    {
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            int n = inputs.Shape[0];
+            if (n <= batchSize) return model.Forward(inputs);
+            var parts = new List<Tensor>();
+            for (int start = 0; start < n; start += batchSize)
+                parts.Add(model.Forward(Ops.SliceRows(inputs, start, Math.Min(batchSize, n - start))));
+            return Ops.Concat(parts, 0);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+
+    /// <summary>Rescales all gradients so that their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
+    public static double ClipGradNorm(IEnumerable<Parameter> parameters, float maxNorm)
+    {
+        var list = parameters.Where(p => p.Grad is not null).ToList();
+        double sq = 0;
+        foreach (var p in list)
+        {
+            float n = System.Numerics.Tensors.TensorPrimitives.Norm(p.Grad!.Data);
+            sq += (double)n * n;
+        }
+        double norm = Math.Sqrt(sq);
+        if (norm > maxNorm && norm > 0)
+        {
+            float scale = (float)(maxNorm / norm);
+            foreach (var p in list) System.Numerics.Tensors.TensorPrimitives.Multiply(p.Grad!.Data, scale, p.Grad!.Data);
+        }
+        return norm;
+    }
+}
