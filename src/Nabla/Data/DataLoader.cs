@@ -1,0 +1,205 @@
+using System.Collections;
+
+namespace Nabla.Data;
+
+/// <summary>One mini-batch produced by a <see cref="DataLoader"/>.</summary>
+/// <remarks>
+/// When the loader reuses buffers (the default, <see cref="DataLoader.ReuseBuffers"/>), the arrays
+/// behind <see cref="Inputs"/>, <see cref="Targets"/>, <see cref="Labels"/> and <see cref="Indices"/> are
+/// overwritten by a later batch of the same size in the same epoch: use a batch before moving on, or
+/// <see cref="Clone"/> it.
+/// </remarks>
+public sealed class Batch
+{
+    internal Batch(Tensor inputs, Tensor targets, int[] labels, int[] indices, int epoch, int index)
+    {
+        Inputs = inputs;
+        Targets = targets;
+        Labels = labels;
+        Indices = indices;
+        Epoch = epoch;
+        Index = index;
+    }
+
+    /// <summary>The samples, shape [Size, ...sampleShape].</summary>
+    public Tensor Inputs { get; }
+
+    /// <summary>The labels as floats, shape [Size] (for losses that take float targets).</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>The labels (length <see cref="Size"/>).</summary>
+    public int[] Labels { get; }
+
+    /// <summary>The positions in the data set of the samples in this batch.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>Number of samples in this batch.</summary>
+    public int Size => Labels.Length;
+
+    /// <summary>The epoch this batch belongs to (0 for the first).</summary>
+    public int Epoch { get; }
+
+    /// <summary>Position of this batch within its epoch (0 for the first).</summary>
+    public int Index { get; }
+
+    /// <summary>A copy that no later batch overwrites.</summary>
+    public Batch Clone() => new(Inputs.Clone(), Targets.Clone(), (int[])Labels.Clone(), (int[])Indices.Clone(), Epoch, Index);
+}
+
+/// <summary>
+/// Cuts a <see cref="Dataset"/> into mini-batches. Each enumeration is one epoch: with
+/// <see cref="Shuffle"/>, epoch e visits the samples in a permutation drawn from a generator seeded by
+/// (seed, e) — a new order every epoch, the same orders for the same seed. Without shuffling the order is
+/// 0..Count−1. The last, partial batch is kept unless <see cref="DropLast"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// var loader = new DataLoader(train, batchSize: 64, shuffle: true, seed: 1);
+/// for (int epoch = 0; epoch &lt; 5; epoch++)
+///     foreach (var batch in loader) { /* batch.Inputs: [64, 1, 28, 28], batch.Labels */ }
+/// </code>
+/// </example>
+public sealed class DataLoader : IEnumerable<Batch>
+{
+    private readonly int seed;
+    private int epochsStarted;
+
+    /// <summary>Creates a loader over <paramref name="dataset"/>.</summary>
+    /// <param name="dataset">The samples.</param>
+    /// <param name="batchSize">Samples per batch (at least 1).</param>
+    /// <param name="shuffle">Visit the samples in a new seeded random order each epoch.</param>
+    /// <param name="seed">Seed of the shuffles.</param>
+    /// <param name="dropLast">Leave out the last batch when it is smaller than <paramref name="batchSize"/>.</param>
+    public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, int seed = 0, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        Dataset = dataset;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        DropLast = dropLast;
+        this.seed = seed;
+    }
+
+    /// <summary>The data set the batches come from.</summary>
+    public Dataset Dataset { get; }
+
+    /// <summary>Samples per batch (the last batch may be smaller unless <see cref="DropLast"/>).</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Whether each epoch visits the samples in a new seeded random order.</summary>
+    public bool Shuffle { get; }
+
+    /// <summary>Whether a last batch smaller than <see cref="BatchSize"/> is left out.</summary>
+    public bool DropLast { get; }
+
+    /// <summary>
+    /// Whether batches share buffers (default true: no allocation per batch beyond two small wrappers).
+    /// Set to false to get a fresh set of arrays for every batch.
+    /// </summary>
+    public bool ReuseBuffers { get; set; } = true;
+
+    /// <summary>Number of batches in one epoch.</summary>
+    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>Number of samples one epoch visits.</summary>
+    public int SamplesPerEpoch => DropLast ? Dataset.Count / BatchSize * BatchSize : Dataset.Count;
+
+    /// <summary>How many epochs enumeration has started so far; the next <c>foreach</c> runs this epoch.</summary>
+    public int Epoch => epochsStarted;
+
+    /// <summary>Starts the next epoch (see the class remarks).</summary>
+    public IEnumerator<Batch> GetEnumerator() => GetEpoch(epochsStarted++).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>
+    /// The batches of epoch <paramref name="epoch"/>, the same every time for the same seed; this does not
+    /// advance <see cref="Epoch"/>.
+    /// </summary>
+    public IEnumerable<Batch> GetEpoch(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        return Iterate(epoch);
+    }
+
+    /// <summary>The order in which epoch <paramref name="epoch"/> visits the samples (before dropping the last batch).</summary>
+    public int[] EpochOrder(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        int n = Dataset.Count;
+        if (!Shuffle)
+        {
+            var p = new int[n];
+            for (int i = 0; i < n; i++) p[i] = i;
+            return p;
+        }
+        return Dataset.Permutation(n, new Random(EpochSeed(seed, epoch)));
+    }
+
+    private static int EpochSeed(int seed, int epoch)
+    {
+        // SplitMix64 finaliser over (seed, epoch): nearby seeds and epochs give unrelated streams.
+        ulong z = ((ulong)(uint)seed << 32 | (uint)epoch) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (int)(z & 0x7FFFFFFF);
+    }
+
+    private IEnumerable<Batch> Iterate(int epoch)
+    {
+        var ds = Dataset;
+        int[] order = EpochOrder(epoch);
+        int count = BatchCount;
+        int s = ds.SampleSize;
+        int[] sampleShape = ds.SampleShape;
+        float[] features = ds.Features;
+        int[] labels = ds.Labels;
+
+        Buffers? full = null, partial = null;
+        for (int b = 0; b < count; b++)
+        {
+            int start = b * BatchSize;
+            int size = Math.Min(BatchSize, order.Length - start);
+            Buffers buf;
+            if (!ReuseBuffers) buf = new Buffers(size, s, sampleShape);
+            else if (size == BatchSize) buf = full ??= new Buffers(size, s, sampleShape);
+            else buf = partial ??= new Buffers(size, s, sampleShape);
+
+            for (int j = 0; j < size; j++)
+            {
+                int k = order[start + j];
+                Array.Copy(features, (long)k * s, buf.Inputs, (long)j * s, s);
+                buf.Labels[j] = labels[k];
+                buf.Targets[j] = labels[k];
+                buf.Indices[j] = k;
+            }
+            yield return new Batch(new Tensor(buf.Inputs, buf.InputShape), new Tensor(buf.Targets, buf.TargetShape),
+                buf.Labels, buf.Indices, epoch, b);
+        }
+    }
+
+    private sealed class Buffers
+    {
+        public Buffers(int size, int sampleSize, int[] sampleShape)
+        {
+            Inputs = new float[(long)size * sampleSize];
+            Targets = new float[size];
+            Labels = new int[size];
+            Indices = new int[size];
+            var shape = new int[sampleShape.Length + 1];
+            shape[0] = size;
+            sampleShape.CopyTo(shape, 1);
+            InputShape = new Shape(shape);
+            TargetShape = new Shape(size);
+        }
+
+        public float[] Inputs { get; }
+        public float[] Targets { get; }
+        public int[] Labels { get; }
+        public int[] Indices { get; }
+        public Shape InputShape { get; }
+        public Shape TargetShape { get; }
+    }
+}
