@@ -309,7 +309,7 @@ public static class Idx
             src.ReadExactly(buf);
             return (buf, buf.Length, false);
         }
-        var ms = new MemoryStream();
+        var ms = new MemoryStream(SizeHint(src));
         long decompressed = 0;
         try
         {
@@ -332,6 +332,20 @@ public static class Idx
                 $"(failed after {decompressed} decompressed bytes, at offset {decompressed} of the decompressed data).", compressed: true, e);
         }
         return (ms.GetBuffer(), (int)ms.Length, true);
+    }
+
+    /// <summary>The gzip trailer's ISIZE (uncompressed size mod 2^32) as a capacity hint; 0 when implausible.</summary>
+    private static int SizeHint(Stream s)
+    {
+        long pos = s.Position, len = s.Length;
+        if (len - pos < 18) return 0;
+        Span<byte> tail = stackalloc byte[4];
+        s.Position = len - 4;
+        s.ReadExactly(tail);
+        s.Position = pos;
+        uint isize = BinaryPrimitives.ReadUInt32LittleEndian(tail);
+        // Only a hint: capped at 256x the compressed size so a forged trailer cannot force a huge allocation.
+        return isize <= Math.Min(MaxDataBytes, (len - pos) * 256L) ? (int)isize : 0;
     }
 
     private static int ReadUpTo(Stream s, byte[] buf, int offset, int count, string name, bool gz)
