@@ -36,6 +36,14 @@ public abstract class Optimizer
         foreach (var p in Parameters) p.Grad = null;
     }
 
+    /// <summary>
+    /// Called by a training loop before each forward pass (before the loss whose gradient the next
+    /// <see cref="Step"/> uses). Most optimisers take the gradient at the current weights and do
+    /// nothing here; <see cref="NesterovAccelerated"/> moves the weights to its look-ahead point,
+    /// because its update needs the gradient there.
+    /// </summary>
+    public virtual void BeforeForward() { }
+
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     public void Step()
     {

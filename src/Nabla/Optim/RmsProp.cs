@@ -1,0 +1,90 @@
+using System.Numerics.Tensors;
+using Nabla.Nn;
+
+namespace Nabla.Optim;
+
+/// <summary>
+/// RMSProp in PyTorch's form. With g ← ∇ + λw (weight decay):
+/// v ← αv + (1 − α)g²; the denominator is d = √v + ε, or, when <see cref="Centered"/>, with the
+/// running mean of the gradient ḡ ← αḡ + (1 − α)g, d = √(v − ḡ²) + ε (an estimate of the
+/// variance instead of the second moment). Without momentum w ← w − η g/d; with momentum μ,
+/// b ← μb + g/d and w ← w − η b.
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    private readonly ScratchBuffer second = new();
+
+    /// <summary>Creates the optimiser (PyTorch's defaults: η = 0.01, α = 0.99, ε = 1e-8).</summary>
+    public RmsProp(IEnumerable<Parameter> parameters, float learningRate = 0.01f, float alpha = 0.99f, float epsilon = 1e-8f,
+        float weightDecay = 0f, float momentum = 0f, bool centered = false)
+        : base(parameters, learningRate)
+    {
+        if (!(alpha >= 0f && alpha < 1f)) throw new ArgumentOutOfRangeException(nameof(alpha), $"RmsProp: smoothing constant α = {alpha} must be in [0, 1).");
+        if (!(epsilon >= 0f)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"RmsProp: epsilon {epsilon} must be non-negative.");
+        if (!(weightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"RmsProp: weight decay {weightDecay} must be non-negative.");
+        if (!(momentum >= 0f)) throw new ArgumentOutOfRangeException(nameof(momentum), $"RmsProp: momentum {momentum} must be non-negative.");
+        Alpha = alpha;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        Momentum = momentum;
+        Centered = centered;
+    }
+
+    /// <summary>Smoothing constant α of the running averages.</summary>
+    public float Alpha { get; }
+
+    /// <summary>ε, added to the denominator.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>L2 weight decay λ, added to the gradient.</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>Momentum factor μ (0: none).</summary>
+    public float Momentum { get; }
+
+    /// <summary>Whether the gradient is normalised by an estimate of its variance rather than its second moment.</summary>
+    public bool Centered { get; }
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
+    {
+        ReadOnlySpan<float> g = grad;
+        if (WeightDecay != 0f)
+        {
+            var decayed = Scratch(index);
+            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, decayed);
+            g = decayed;
+        }
+        var squareAvg = State(index, "square_avg");
+        var d = second.Get(w.Length);
+        TensorPrimitives.Multiply(g, g, d);
+        TensorPrimitives.Multiply(squareAvg, Alpha, squareAvg);
+        TensorPrimitives.MultiplyAdd(d, 1f - Alpha, squareAvg, squareAvg); // v ← αv + (1−α)g²
+        if (Centered)
+        {
+            var gradAvg = State(index, "grad_avg");
+            TensorPrimitives.Lerp(gradAvg, g, 1f - Alpha, gradAvg);         // ḡ ← αḡ + (1−α)g
+            TensorPrimitives.Multiply(gradAvg, gradAvg, d);
+            TensorPrimitives.Subtract(squareAvg, d, d);
+            // v ≥ ḡ² holds in exact arithmetic; rounding must not turn it into the root of a negative.
+            TensorPrimitives.Max(d, 0f, d);
+            TensorPrimitives.Sqrt(d, d);
+        }
+        else
+        {
+            TensorPrimitives.Sqrt(squareAvg, d);
+        }
+        TensorPrimitives.Add(d, Epsilon, d);
+        TensorPrimitives.Divide(g, d, d);                                   // g / d
+        if (Momentum != 0f)
+        {
+            var buf = State(index, "momentum");
+            TensorPrimitives.MultiplyAdd(buf, Momentum, d, buf);            // b ← μb + g/d
+            TensorPrimitives.MultiplyAdd(buf, -LearningRate, w, w);
+        }
+        else
+        {
+            TensorPrimitives.MultiplyAdd(d, -LearningRate, w, w);
+        }
+    }
+}
