@@ -1,33 +1,292 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
 namespace Nabla.Kernels;
+
+/// <summary>Instruction-set paths of <see cref="Gemm"/>, fastest first.</summary>
+public enum GemmPath
+{
+    /// <summary>The fastest path this machine supports (<see cref="Gemm.BestPath"/>).</summary>
+    Auto = 0,
+
+    /// <summary>512-bit vectors (<c>Vector512</c>, AVX-512): a 6×32 register tile.</summary>
+    Avx512,
+
+    /// <summary>256-bit vectors with FMA (<c>Vector256</c>, AVX2): a 6×16 register tile.</summary>
+    Avx2,
+
+    /// <summary>Portable <c>Vector&lt;float&gt;</c> (SSE, NEON): a 4×(2·Count) register tile.</summary>
+    Vector,
+
+    /// <summary>Scalar code (hardware intrinsics disabled): a 4×4 register tile.</summary>
+    Scalar,
+}
+
+/// <summary>Which algorithm a call uses; <see cref="Auto"/> picks by shape. Forced values are for tests and benchmarks.</summary>
+internal enum GemmAlgorithm
+{
+    Auto,
+    /// <summary>Packed A and B blocks, register micro-kernel (large products).</summary>
+    Packed,
+    /// <summary>Packed A, B read in place (row-major B; small or skinny products).</summary>
+    Unpacked,
+    /// <summary>m = 1 or n = 1: dot products / AXPYs, no packing.</summary>
+    Gemv,
+    /// <summary>n at most one vector wide: one vector of C per row, B packed into k vectors.</summary>
+    NarrowN,
+}
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major spans:
 /// C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, where op(X) is X or Xᵀ.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A is stored as [m,k] (or [k,m] when <c>transA</c>), B as [k,n] (or [n,k] when <c>transB</c>);
 /// lda/ldb/ldc are the row strides. When beta is 0, C is overwritten (NaNs in C do not propagate).
+/// When k is 0 (or alpha is 0), C = beta·C.
+/// </para>
+/// <para>
+/// Large products run a GotoBLAS/BLIS packed algorithm (see <c>PackedGemm</c>) with a register
+/// micro-kernel chosen once per process from the instruction sets available (<see cref="BestPath"/>),
+/// on the threads of <see cref="WorkerPool"/>. Vectors (m = 1 or n = 1), very narrow outputs and
+/// small products take paths without the packing overhead. Transposes are never materialised:
+/// they only change how operands are read while packing.
+/// </para>
 /// </remarks>
-public static class Gemm
+public static unsafe partial class Gemm
 {
-    /// <summary>C = alpha·op(A)·op(B) + beta·C (row-major).</summary>
+    /// <summary>The fastest path this machine supports, decided once at start-up.</summary>
+    public static readonly GemmPath BestPath = Detect();
+
+    /// <summary>
+    /// Forces <see cref="Sgemm"/> onto a slower path (for tests and benchmarks).
+    /// <see cref="GemmPath.Auto"/> (the default) uses <see cref="BestPath"/>; a path this machine
+    /// does not support falls back to the fastest one it does.
+    /// </summary>
+    public static GemmPath ForcedPath { get; set; }
+
+    // Products below this many multiply-adds run on one thread: waking a worker and splitting the
+    // loops costs a few microseconds, which ~2 MFLOP of work does not repay (measured: 128×128×128
+    // gains nothing from a second core, 256×256×256 does).
+    internal const long ParallelMacs = 1L << 21;
+
+    // A GEMV reads each matrix element once (memory bound); two threads pull more bandwidth once
+    // the matrix is past ~256 KB.
+    internal const long ParallelGemvMacs = 64 * 1024;
+
+    private static GemmPath Detect()
+    {
+        if (Vector512.IsHardwareAccelerated) return GemmPath.Avx512;
+        if (Vector256.IsHardwareAccelerated && Fma.IsSupported) return GemmPath.Avx2;
+        if (Vector.IsHardwareAccelerated) return GemmPath.Vector;
+        return GemmPath.Scalar;
+    }
+
+    /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>
+    public static bool IsSupported(GemmPath path) => path switch
+    {
+        GemmPath.Auto or GemmPath.Scalar => true,
+        GemmPath.Avx512 => Vector512.IsHardwareAccelerated,
+        GemmPath.Avx2 => Vector256.IsHardwareAccelerated && Fma.IsSupported,
+        GemmPath.Vector => Vector.IsHardwareAccelerated,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The path a request for <paramref name="path"/> actually runs: itself when supported, else the
+    /// fastest supported path below it (never faster than asked for, so forcing tests the slow path).
+    /// </summary>
+    public static GemmPath Resolve(GemmPath path)
+    {
+        if (path == GemmPath.Auto || path < BestPath) return BestPath;
+        while (!IsSupported(path)) path++;
+        return path;
+    }
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C (row-major), where op(A) is m×k and op(B) is k×n.
+    /// </summary>
+    /// <param name="transA">A is stored as [k, m] (op(A) = Aᵀ) instead of [m, k].</param>
+    /// <param name="transB">B is stored as [n, k] (op(B) = Bᵀ) instead of [k, n].</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The inner dimension.</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">A's storage.</param>
+    /// <param name="lda">Row stride of A's storage (≥ its width: k, or m when transA).</param>
+    /// <param name="b">B's storage.</param>
+    /// <param name="ldb">Row stride of B's storage (≥ its width: n, or k when transB).</param>
+    /// <param name="beta">Scale of the old C; 0 overwrites C without reading it.</param>
+    /// <param name="c">C's storage, [m, n] with row stride <paramref name="ldc"/>.</param>
+    /// <param name="ldc">Row stride of C (≥ n).</param>
+    /// <exception cref="ArgumentException">A size or stride is negative or too small for its span.</exception>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
+        => SgemmCore(ForcedPath, WorkerPool.Threads, GemmAlgorithm.Auto,
+            transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>
+    /// <see cref="Sgemm"/> with the instruction-set path, thread count and algorithm given
+    /// explicitly instead of read from global settings (tests and benchmarks). A forced algorithm
+    /// that does not apply to the shape falls back to the packed one. With
+    /// <paramref name="exactThreads"/> the size thresholds below which a product stays on one
+    /// thread are ignored (so tests can exercise the parallel split on small matrices).
+    /// </summary>
+    internal static void SgemmCore(GemmPath path, int threads, GemmAlgorithm algorithm,
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc, bool exactThreads = false)
+        => SgemmCore(path, threads, algorithm, exactThreads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    private static void SgemmCore(GemmPath path, int threads, GemmAlgorithm algorithm, bool exactThreads,
+        bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc)
     {
-        // Placeholder reference implementation; the packed SIMD kernel replaces it.
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+
+        path = Resolve(path);
+        threads = Math.Max(1, threads);
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var g = new GemmArgs(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            if (algorithm == GemmAlgorithm.Auto) algorithm = Choose(in g, path);
+            long macs = (long)m * n * k;
+
+            switch (algorithm)
+            {
+                case GemmAlgorithm.Gemv when m == 1 || n == 1:
+                    if (!exactThreads && macs < ParallelGemvMacs) threads = 1;
+                    SmallGemm.Gemv(in g, threads);
+                    return;
+                case GemmAlgorithm.NarrowN when NarrowWidth(path) >= n:
+                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    SmallGemm.NarrowN(in g, path, threads);
+                    return;
+                case GemmAlgorithm.Unpacked when !transB:
+                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    RunPacked(in g, path, threads, packB: false);
+                    return;
+                default:
+                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    RunPacked(in g, path, threads, packB: true);
+                    return;
+            }
+        }
+    }
+
+    /// <summary>Widest n the narrow-N kernel of <paramref name="path"/> handles (0: none).</summary>
+    internal static int NarrowWidth(GemmPath path) => path switch
+    {
+        GemmPath.Avx512 => 16,
+        GemmPath.Avx2 => 8,
+        _ => 0,
+    };
+
+    /// <summary>The algorithm for a shape; thresholds measured with <c>Nabla.Bench gemm-quick</c>.</summary>
+    internal static GemmAlgorithm Choose(in GemmArgs g, GemmPath path)
+    {
+        if (g.M == 1 || g.N == 1) return GemmAlgorithm.Gemv;
+        if (g.N <= NarrowWidth(path)) return GemmAlgorithm.NarrowN;
+        // Packing B costs about as much as streaming it once through the kernel; it pays off when
+        // each packed panel is reused by many row tiles and B is too large to stay in cache.
+        if (!g.TransB && (g.M <= 4 * 6 || (long)g.K * g.N <= 64 * 1024)) return GemmAlgorithm.Unpacked;
+        return GemmAlgorithm.Packed;
+    }
+
+    private static void RunPacked(in GemmArgs g, GemmPath path, int threads, bool packB)
+    {
+        switch (path)
+        {
+            case GemmPath.Avx512: PackedGemm<Avx512Kernel>.Run(in g, threads, packB); break;
+            case GemmPath.Avx2: PackedGemm<Avx2Kernel>.Run(in g, threads, packB); break;
+            case GemmPath.Vector: PackedGemm<VectorKernel>.Run(in g, threads, packB); break;
+            default: PackedGemm<ScalarKernel>.Run(in g, threads, packB); break;
+        }
+    }
+
+    private static void Validate(bool transA, bool transB, int m, int n, int k,
+        int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "m must be non-negative.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "n must be non-negative.");
+        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be non-negative.");
+        CheckOperand("c", "ldc", m, n, cLength, ldc);
+        if (m == 0 || n == 0 || k == 0) return;
+        CheckOperand("a", "lda", transA ? k : m, transA ? m : k, aLength, lda);
+        CheckOperand("b", "ldb", transB ? n : k, transB ? k : n, bLength, ldb);
+    }
+
+    private static void CheckOperand(string name, string strideName, int rows, int cols, int length, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentOutOfRangeException(strideName, ld, $"{strideName} must be at least {Math.Max(1, cols)} (the row width of {name}).");
+        if (rows == 0 || cols == 0) return;
+        long need = (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{name} holds {length} floats but a {rows}×{cols} matrix with row stride {ld} needs {need}.", name);
+    }
+
+    /// <summary>C = beta·C over the m×n window (beta 0 clears, so NaNs are dropped).</summary>
+    private static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
+    {
+        if (beta == 1f) return;
         for (int i = 0; i < m; i++)
         {
-            var crow = c.Slice(i * ldc, n);
-            if (beta == 0f) crow.Clear(); else if (beta != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(crow, beta, crow);
-            for (int p = 0; p < k; p++)
+            Span<float> row = c.Slice(i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    /// <summary>
+    /// Reference GEMM for tests: the same contract as <see cref="Sgemm"/>, computed by a plain triple
+    /// loop with double-precision accumulation. Slow (O(m·n·k) scalar work, B walked by column).
+    /// </summary>
+    /// <param name="transA">A is stored as [k, m].</param>
+    /// <param name="transB">B is stored as [n, k].</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The inner dimension.</param>
+    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="a">A's storage.</param>
+    /// <param name="lda">Row stride of A's storage.</param>
+    /// <param name="b">B's storage.</param>
+    /// <param name="ldb">Row stride of B's storage.</param>
+    /// <param name="beta">Scale of the old C; 0 overwrites C without reading it.</param>
+    /// <param name="c">C's storage.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    public static void Reference(bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc)
+    {
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
             {
-                float av = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-                if (av == 0f) continue;
-                if (!transB)
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), av, crow, crow);
-                else
-                    for (int j = 0; j < n; j++) crow[j] += av * b[j * ldb + p];
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = transA ? a[p * lda + i] : a[i * lda + p];
+                    double bv = transB ? b[j * ldb + p] : b[p * ldb + j];
+                    sum += av * bv;
+                }
+                ref float cij = ref c[i * ldc + j];
+                double result = alpha * sum;
+                if (beta != 0f) result += (double)beta * cij;
+                cij = (float)result;
             }
         }
     }

@@ -1,0 +1,208 @@
+using System.Runtime.CompilerServices;
+
+namespace Nabla.Kernels;
+
+/// <summary>The operands of one GEMM call, as raw pointers (the spans are pinned by the caller).</summary>
+internal readonly unsafe struct GemmArgs
+{
+    public readonly bool TransA, TransB;
+    public readonly int M, N, K;
+    public readonly float Alpha, Beta;
+    public readonly float* A, B, C;
+    public readonly nint Lda, Ldb, Ldc;
+
+    public GemmArgs(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
+        float* b, int ldb, float beta, float* c, int ldc)
+    {
+        TransA = transA; TransB = transB; M = m; N = n; K = k; Alpha = alpha; Beta = beta;
+        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc;
+    }
+
+    /// <summary>Address of op(A)(i, p).</summary>
+    public float* AAt(int i, int p) => TransA ? A + (nint)p * Lda + i : A + (nint)i * Lda + p;
+
+    /// <summary>Address of op(B)(p, j).</summary>
+    public float* BAt(int p, int j) => TransB ? B + (nint)j * Ldb + p : B + (nint)p * Ldb + j;
+}
+
+/// <summary>
+/// The GotoBLAS/BLIS five-loop SGEMM, specialised per micro-kernel:
+/// <code>
+/// for jc in N step NC            (B block kc×nc → L3)
+///   for pc in K step KC          pack B[pc.., jc..] once, shared by all threads
+///     for ic in M step MC        pack A[ic.., pc..] per thread (→ L2)
+///       for jr in nc step NR     B micro-panel stays in L1 …
+///         for ir in mc step MR   … while A micro-panels stream from L2
+///           micro-kernel(kc)     MR×NR tile of C in registers
+/// </code>
+/// Threads split the ic loop (rows) and, when there are too few row tiles, the jr loop (columns);
+/// they share the packed B block. The first pc block applies beta, later ones accumulate (beta 1).
+/// </summary>
+internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
+{
+    /// <param name="g">Operands; alpha ≠ 0, m, n, k &gt; 0.</param>
+    /// <param name="threads">Threads to use (1 = serial on the caller).</param>
+    /// <param name="packB">
+    /// False to read B in place (row-major B only): only the last, partial NR panel is packed.
+    /// Cheaper for small or skinny products where packing B would cost as much as using it.
+    /// </param>
+    public static void Run(in GemmArgs g, int threads, bool packB)
+    {
+        int nr = TK.NR;
+        packB |= g.TransB;
+
+        // Balance the blocks: k = 300 runs as 150 + 150, not 256 + 44.
+        int kBlocks = DivUp(g.K, TK.KC);
+        int kcMax = DivUp(g.K, kBlocks);
+        int nBlocks = DivUp(g.N, TK.NC);
+        int ncMax = RoundUp(DivUp(g.N, nBlocks), nr);
+
+        float* bp = GemmScratch.Current.PackB((long)kcMax * ncMax);
+
+        for (int jc = 0; jc < g.N; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, g.N - jc);
+            int panels = DivUp(nc, nr);
+            var part = Partition.Choose(threads, DivUp(g.M, TK.MR), panels);
+            for (int pc = 0; pc < g.K; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, g.K - pc);
+                if (packB)
+                {
+                    var pack = new PackBBody(g, bp, pc, kc, jc, nc, panels, part.Threads);
+                    if (part.Threads > 1) WorkerPool.ParallelFor(part.Threads, pack, part.Threads);
+                    else pack.Invoke(0);
+                }
+                else if (nc % nr != 0)
+                {
+                    // Reading B in place works for full panels only: the kernel loads NR columns.
+                    int last = panels - 1;
+                    GemmPacking.PackB<TK>(false, g.B, g.Ldb, pc, kc, jc, nc, last, panels, bp);
+                }
+
+                var body = new ComputeBody(g, bp, packB, pc, kc, jc, nc, panels, part, pc == 0 ? g.Beta : 1f);
+                if (part.Threads > 1) WorkerPool.ParallelFor(part.Threads, body, part.Threads);
+                else body.Invoke(0);
+            }
+        }
+    }
+
+    private static int DivUp(int x, int y) => (x + y - 1) / y;
+    private static int RoundUp(int x, int y) => DivUp(x, y) * y;
+
+    /// <summary>How the threads split the row tiles (Tm ways) and column panels (Tn ways).</summary>
+    internal readonly struct Partition(int tm, int tn)
+    {
+        public readonly int Tm = tm, Tn = tn;
+        public int Threads => Tm * Tn;
+
+        public static Partition Choose(int threads, int rowTiles, int panels)
+        {
+            threads = Math.Min(threads, rowTiles * panels);
+            if (threads <= 1) return new Partition(1, 1);
+            // Minimise the largest share of tiles; on a tie prefer splitting rows, which keeps
+            // each thread's A packing private and its B panels shared.
+            int bestTm = 1, bestTn = threads;
+            long best = long.MaxValue;
+            for (int tm = threads; tm >= 1; tm--)
+            {
+                if (threads % tm != 0) continue;
+                int tn = threads / tm;
+                long share = (long)DivUp(rowTiles, tm) * DivUp(panels, tn);
+                if (share < best) { best = share; bestTm = tm; bestTn = tn; }
+            }
+            return new Partition(bestTm, bestTn);
+        }
+    }
+
+    private readonly struct PackBBody(GemmArgs g, float* bp, int pc, int kc, int jc, int nc, int panels, int parts)
+        : IParallelForBody
+    {
+        public void Invoke(int index)
+        {
+            int q0 = (int)((long)panels * index / parts);
+            int q1 = (int)((long)panels * (index + 1) / parts);
+            GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, pc, kc, jc, nc, q0, q1, bp);
+        }
+    }
+
+    private readonly struct ComputeBody(GemmArgs g, float* bp, bool packedB, int pc, int kc, int jc, int nc,
+        int panels, Partition part, float beta) : IParallelForBody
+    {
+        public void Invoke(int index)
+        {
+            int mr = TK.MR;
+            int rowTiles = DivUp(g.M, mr);
+            int tmi = index % part.Tm, tni = index / part.Tm;
+            int r0 = (int)((long)rowTiles * tmi / part.Tm) * mr;
+            int r1 = Math.Min(g.M, (int)((long)rowTiles * (tmi + 1) / part.Tm) * mr);
+            int q0 = (int)((long)panels * tni / part.Tn);
+            int q1 = (int)((long)panels * (tni + 1) / part.Tn);
+            if (r0 >= r1 || q0 >= q1) return;
+
+            int rows = r1 - r0;
+            int mcStep = RoundUp(DivUp(rows, DivUp(rows, TK.MC)), mr);
+            float* ap = GemmScratch.Current.PackA((long)mcStep * kc);
+            float* edge = stackalloc float[TK.MR * TK.NR];
+            for (int ic = r0; ic < r1; ic += mcStep)
+            {
+                int mc = Math.Min(mcStep, r1 - ic);
+                GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, pc, kc, ap);
+                Macro(ap, edge, ic, mc, q0, q1);
+            }
+        }
+
+        private void Macro(float* ap, float* edge, int ic, int mc, int q0, int q1)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            nint ldc = g.Ldc;
+            float alpha = g.Alpha;
+            for (int q = q0; q < q1; q++)
+            {
+                int jr = q * nr;
+                int cols = Math.Min(nr, nc - jr);
+                float* bpanel;
+                nint ldb;
+                if (packedB || cols < nr)
+                {
+                    bpanel = bp + (nint)q * nr * kc;
+                    ldb = nr;
+                }
+                else
+                {
+                    bpanel = g.B + (nint)pc * g.Ldb + jc + jr;
+                    ldb = g.Ldb;
+                }
+                float* cpanel = g.C + (nint)ic * ldc + jc + jr;
+                for (int ir = 0; ir < mc; ir += mr)
+                {
+                    int rows = Math.Min(mr, mc - ir);
+                    float* ctile = cpanel + ir * ldc;
+                    if (rows == mr && cols == nr)
+                    {
+                        TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, ctile, ldc, alpha, beta);
+                    }
+                    else
+                    {
+                        // Edge tile: compute the full (zero-padded) tile aside, then write the part
+                        // that exists, so nothing outside C is read or written.
+                        TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, edge, nr, 1f, 0f);
+                        MergeEdge(edge, nr, ctile, ldc, rows, cols, alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MergeEdge(float* t, int ldt, float* c, nint ldc, int rows, int cols, float alpha, float beta)
+    {
+        for (int i = 0; i < rows; i++, t += ldt, c += ldc)
+        {
+            if (beta == 0f)
+                for (int j = 0; j < cols; j++) c[j] = alpha * t[j];
+            else
+                for (int j = 0; j < cols; j++) c[j] = alpha * t[j] + beta * c[j];
+        }
+    }
+}

@@ -1,0 +1,319 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// GEMM paths without block packing, for shapes where packing would cost as much as the product:
+/// matrix-vector products (m = 1, e.g. batch-1 inference, or n = 1) and outputs at most one vector
+/// wide (n ≤ 16, e.g. a 10-class output layer or 6 convolution filters over an im2col matrix).
+/// </summary>
+internal static unsafe class SmallGemm
+{
+    // ---------------------------------------------------------------- GEMV (m = 1 or n = 1)
+
+    /// <summary>m = 1 or n = 1: dot products or AXPYs over contiguous rows, gathering a strided vector first.</summary>
+    public static void Gemv(in GemmArgs g, int threads)
+    {
+        if (g.M == 1 && g.N == 1)
+        {
+            float* x = Contiguous(g.A, g.TransA ? g.Lda : 1, g.K, 0);
+            float* y = Contiguous(g.B, g.TransB ? 1 : g.Ldb, g.K, g.K);
+            float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(x, g.K), new ReadOnlySpan<float>(y, g.K));
+            g.C[0] = g.Beta == 0f ? g.Alpha * dot : g.Alpha * dot + g.Beta * g.C[0];
+            return;
+        }
+
+        if (g.M == 1)
+        {
+            if (!g.TransB)
+            {
+                // c[0, :] = alpha·Σ_p a_p·B[p, :] + beta·c: one AXPY per row of B (each row read once).
+                var body = new RowAxpyBody(g.A, g.TransA ? g.Lda : 1, g.B, g.Ldb, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads));
+                Run(body, body.Chunks);
+            }
+            else
+            {
+                // B stored [n, k]: c[0, j] = alpha·dot(a, B[j, :]) + beta·c[0, j].
+                float* x = Contiguous(g.A, g.TransA ? g.Lda : 1, g.K, 0);
+                var body = new DotsBody(g.B, g.Ldb, x, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads));
+                Run(body, body.Chunks);
+            }
+            return;
+        }
+
+        // n = 1: c[:, 0] has stride ldc.
+        if (!g.TransA)
+        {
+            // A stored [m, k]: c[i] = alpha·dot(A[i, :], b) + beta·c[i].
+            float* x = Contiguous(g.B, g.TransB ? 1 : g.Ldb, g.K, 0);
+            var body = new DotsBody(g.A, g.Lda, x, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads));
+            Run(body, body.Chunks);
+        }
+        else
+        {
+            // A stored [k, m]: c = Σ_p b_p·A[p, :], an AXPY per row of A.
+            var body = new RowAxpyBody(g.B, g.TransB ? 1 : g.Ldb, g.A, g.Lda, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads));
+            Run(body, body.Chunks);
+        }
+    }
+
+    private static int Chunks(int length, int threads) => Math.Max(1, Math.Min(threads, length / 32));
+
+    private static void Run<TBody>(TBody body, int chunks) where TBody : struct, IParallelForBody
+    {
+        if (chunks > 1) WorkerPool.ParallelFor(chunks, body, chunks);
+        else body.Invoke(0);
+    }
+
+    /// <summary>A vector of <paramref name="count"/> floats with the given stride, gathered into scratch if strided.</summary>
+    /// <remarks>The buffer is sized for two vectors so a second gather never moves the first.</remarks>
+    private static float* Contiguous(float* x, nint stride, int count, int scratchOffset)
+    {
+        if (stride == 1) return x;
+        float* t = GemmScratch.Current.Temp(2L * count) + scratchOffset;
+        for (int i = 0; i < count; i++) t[i] = x[i * stride];
+        return t;
+    }
+
+    private static (int Start, int End) Slice(int length, int index, int chunks)
+    {
+        // Chunk boundaries on multiples of 16 floats keep each chunk's vectors aligned to lines.
+        int start = (int)((long)length * index / chunks) & ~15;
+        int end = index == chunks - 1 ? length : (int)((long)length * (index + 1) / chunks) & ~15;
+        return (start, end);
+    }
+
+    /// <summary>
+    /// y = alpha·Σ_p x_p·M[p, :] + beta·y, where y has <paramref name="len"/> elements with stride
+    /// <paramref name="ldy"/>; the columns are split between threads. A strided y is accumulated in
+    /// scratch and written back at the end.
+    /// </summary>
+    private readonly struct RowAxpyBody(float* x, nint incx, float* mat, nint ldm, int k, float* y, nint ldy,
+        int len, float alpha, float beta, int chunks) : IParallelForBody
+    {
+        public int Chunks => chunks;
+
+        public void Invoke(int index)
+        {
+            var (j0, j1) = Slice(len, index, chunks);
+            int w = j1 - j0;
+            if (w <= 0) return;
+            bool direct = ldy == 1;
+            float* acc = direct ? y + j0 : GemmScratch.Current.Temp(w);
+            var accSpan = new Span<float>(acc, w);
+            if (direct && beta != 0f)
+            {
+                if (beta != 1f) TensorPrimitives.Multiply(accSpan, beta, accSpan);
+            }
+            else
+            {
+                accSpan.Clear();
+            }
+
+            float* xp = x;
+            float* row = mat + j0;
+            for (int p = 0; p < k; p++, xp += incx, row += ldm)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(row, w), alpha * *xp, accSpan, accSpan);
+
+            if (!direct)
+            {
+                float* yp = y + j0 * ldy;
+                for (int j = 0; j < w; j++, yp += ldy)
+                    *yp = beta == 0f ? acc[j] : acc[j] + beta * *yp;
+            }
+        }
+    }
+
+    /// <summary>y[i] = alpha·dot(M[i, :], x) + beta·y[i] for i in a chunk of rows.</summary>
+    private readonly struct DotsBody(float* mat, nint ldm, float* x, int k, float* y, nint ldy,
+        int len, float alpha, float beta, int chunks) : IParallelForBody
+    {
+        public int Chunks => chunks;
+
+        public void Invoke(int index)
+        {
+            var (i0, i1) = Slice(len, index, chunks);
+            var xs = new ReadOnlySpan<float>(x, k);
+            for (int i = i0; i < i1; i++)
+            {
+                float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(mat + i * ldm, k), xs);
+                float* yp = y + i * ldy;
+                *yp = beta == 0f ? alpha * dot : alpha * dot + beta * *yp;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- narrow N (n ≤ one vector)
+
+    /// <summary>
+    /// n ≤ vector width: B is packed into k vectors (zero-padded past n), then each row of C is one
+    /// vector: c[i, :] = Σ_p A(i, p)·Bp[p]. Eight rows at a time give eight independent FMA chains.
+    /// A is read in place with either stride order, so transA costs nothing.
+    /// </summary>
+    public static void NarrowN(in GemmArgs g, GemmPath path, int threads)
+    {
+        int width = Gemm.NarrowWidth(path);
+        float* bp = GemmScratch.Current.Temp((long)g.K * width);
+        for (int p = 0; p < g.K; p++)
+        {
+            float* d = bp + p * width;
+            int j = 0;
+            for (; j < g.N; j++) d[j] = *g.BAt(p, j);
+            for (; j < width; j++) d[j] = 0f;
+        }
+
+        int blocks = (g.M + 7) / 8;
+        int chunks = Math.Max(1, Math.Min(threads, blocks));
+        if (path == GemmPath.Avx512)
+            Run(new NarrowBody<Narrow512>(g, bp, blocks, chunks), chunks);
+        else
+            Run(new NarrowBody<Narrow256>(g, bp, blocks, chunks), chunks);
+    }
+
+    private interface INarrowKernel
+    {
+        /// <summary>Rows [i0, i0 + rows) of C, rows ≤ 8.</summary>
+        static abstract void Rows(in GemmArgs g, float* bp, int i0, int rows);
+    }
+
+    private readonly struct NarrowBody<TK>(GemmArgs g, float* bp, int blocks, int chunks) : IParallelForBody
+        where TK : struct, INarrowKernel
+    {
+        public void Invoke(int index)
+        {
+            int b0 = (int)((long)blocks * index / chunks), b1 = (int)((long)blocks * (index + 1) / chunks);
+            for (int blk = b0; blk < b1; blk++)
+            {
+                int i0 = blk * 8;
+                TK.Rows(in g, bp, i0, Math.Min(8, g.M - i0));
+            }
+        }
+    }
+
+    private readonly struct Narrow512 : INarrowKernel
+    {
+        public static void Rows(in GemmArgs g, float* bp, int i0, int rows)
+        {
+            nint rs = g.TransA ? 1 : g.Lda, cs = g.TransA ? g.Lda : 1;
+            float* a = g.AAt(i0, 0);
+            int k = g.K;
+            if (rows == 8)
+            {
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+                nint rs3 = 3 * rs, rs5 = 5 * rs, rs7 = 7 * rs;
+                for (int p = 0; p < k; p++, a += cs)
+                {
+                    Vector512<float> b = Vector512.Load(bp + p * 16);
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rs]), b, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * rs]), b, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rs3]), b, c3);
+                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4 * rs]), b, c4);
+                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rs5]), b, c5);
+                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6 * rs]), b, c6);
+                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rs7]), b, c7);
+                }
+                Store(in g, i0 + 0, c0); Store(in g, i0 + 1, c1); Store(in g, i0 + 2, c2); Store(in g, i0 + 3, c3);
+                Store(in g, i0 + 4, c4); Store(in g, i0 + 5, c5); Store(in g, i0 + 6, c6); Store(in g, i0 + 7, c7);
+                return;
+            }
+            for (int r = 0; r < rows; r++, a += rs)
+            {
+                // Two chains (even and odd p) to halve the FMA latency bound of a lone row.
+                Vector512<float> e = default, o = default;
+                float* ap = a;
+                int p = 0;
+                for (; p + 1 < k; p += 2, ap += 2 * cs)
+                {
+                    e = Vector512.FusedMultiplyAdd(Vector512.Create(ap[0]), Vector512.Load(bp + p * 16), e);
+                    o = Vector512.FusedMultiplyAdd(Vector512.Create(ap[cs]), Vector512.Load(bp + p * 16 + 16), o);
+                }
+                if (p < k) e = Vector512.FusedMultiplyAdd(Vector512.Create(ap[0]), Vector512.Load(bp + p * 16), e);
+                Store(in g, i0 + r, e + o);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(in GemmArgs g, int i, Vector512<float> acc)
+        {
+            float* c = g.C + i * g.Ldc;
+            acc *= g.Alpha;
+            if (g.N == 16)
+            {
+                if (g.Beta != 0f) acc = Vector512.FusedMultiplyAdd(Vector512.Load(c), Vector512.Create(g.Beta), acc);
+                Vector512.Store(acc, c);
+                return;
+            }
+            WritePartial(c, (float*)&acc, g.N, g.Beta);
+        }
+    }
+
+    private readonly struct Narrow256 : INarrowKernel
+    {
+        public static void Rows(in GemmArgs g, float* bp, int i0, int rows)
+        {
+            nint rs = g.TransA ? 1 : g.Lda, cs = g.TransA ? g.Lda : 1;
+            float* a = g.AAt(i0, 0);
+            int k = g.K;
+            if (rows == 8)
+            {
+                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                Vector256<float> c4 = default, c5 = default, c6 = default, c7 = default;
+                nint rs3 = 3 * rs, rs5 = 5 * rs, rs7 = 7 * rs;
+                for (int p = 0; p < k; p++, a += cs)
+                {
+                    Vector256<float> b = Vector256.Load(bp + p * 8);
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[rs]), b, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2 * rs]), b, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[rs3]), b, c3);
+                    c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4 * rs]), b, c4);
+                    c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[rs5]), b, c5);
+                    c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a[6 * rs]), b, c6);
+                    c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a[rs7]), b, c7);
+                }
+                Store(in g, i0 + 0, c0); Store(in g, i0 + 1, c1); Store(in g, i0 + 2, c2); Store(in g, i0 + 3, c3);
+                Store(in g, i0 + 4, c4); Store(in g, i0 + 5, c5); Store(in g, i0 + 6, c6); Store(in g, i0 + 7, c7);
+                return;
+            }
+            for (int r = 0; r < rows; r++, a += rs)
+            {
+                Vector256<float> e = default, o = default;
+                float* ap = a;
+                int p = 0;
+                for (; p + 1 < k; p += 2, ap += 2 * cs)
+                {
+                    e = Vector256.FusedMultiplyAdd(Vector256.Create(ap[0]), Vector256.Load(bp + p * 8), e);
+                    o = Vector256.FusedMultiplyAdd(Vector256.Create(ap[cs]), Vector256.Load(bp + p * 8 + 8), o);
+                }
+                if (p < k) e = Vector256.FusedMultiplyAdd(Vector256.Create(ap[0]), Vector256.Load(bp + p * 8), e);
+                Store(in g, i0 + r, e + o);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(in GemmArgs g, int i, Vector256<float> acc)
+        {
+            float* c = g.C + i * g.Ldc;
+            acc *= g.Alpha;
+            if (g.N == 8)
+            {
+                if (g.Beta != 0f) acc = Vector256.FusedMultiplyAdd(Vector256.Load(c), Vector256.Create(g.Beta), acc);
+                Vector256.Store(acc, c);
+                return;
+            }
+            WritePartial(c, (float*)&acc, g.N, g.Beta);
+        }
+    }
+
+    private static void WritePartial(float* c, float* t, int n, float beta)
+    {
+        if (beta == 0f)
+            for (int j = 0; j < n; j++) c[j] = t[j];
+        else
+            for (int j = 0; j < n; j++) c[j] = t[j] + beta * c[j];
+    }
+}

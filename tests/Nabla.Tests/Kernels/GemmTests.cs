@@ -1,0 +1,251 @@
+using Nabla.Kernels;
+
+namespace Nabla.Tests.Kernels;
+
+/// <summary>
+/// Sgemm against the double-precision triple loop (<see cref="Gemm.Reference"/>) on every
+/// instruction-set path this machine supports, every algorithm, all four transpose combinations,
+/// awkward sizes around the tile and block edges, strided operands, alpha/beta ≠ 1/0, NaN in C with
+/// beta = 0, on one thread and on all threads. CI runs this class once per path with
+/// DOTNET_EnableAVX512=0 / DOTNET_EnableAVX2=0 / DOTNET_EnableHWIntrinsic=0.
+/// </summary>
+[Trait("Category", "Kernels")]
+public class GemmTests
+{
+    private static readonly int[] Awkward = [1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 65, 127, 129, 257];
+
+    private static readonly GemmAlgorithm[] Algorithms =
+        [GemmAlgorithm.Auto, GemmAlgorithm.Packed, GemmAlgorithm.Unpacked, GemmAlgorithm.Gemv, GemmAlgorithm.NarrowN];
+
+    // Without hardware intrinsics every kernel is scalar (and Vector<T> is emulated): keep the
+    // sizes down so the class stays fast there too.
+    private static readonly bool Slow = !System.Numerics.Vector.IsHardwareAccelerated;
+
+    private static GemmPath[] SupportedPaths() =>
+        [.. new[] { GemmPath.Avx512, GemmPath.Avx2, GemmPath.Vector, GemmPath.Scalar }.Where(Gemm.IsSupported)];
+
+    private static int[] ThreadCounts() => Environment.ProcessorCount > 1 ? [1, Environment.ProcessorCount] : [1];
+
+    /// <summary>Each awkward size in each position, paired with two other sizes (a covering set, not the cube).</summary>
+    public static IEnumerable<object[]> Shapes()
+    {
+        var seen = new HashSet<(int, int, int)>();
+        int[] partners = [17, 33, 5, 64];
+        for (int i = 0; i < Awkward.Length; i++)
+        {
+            int s = Awkward[i];
+            if (Slow && s > 129) continue;
+            int x = partners[i % partners.Length], y = partners[(i + 1) % partners.Length];
+            foreach (var t in new[] { (s, x, y), (y, s, x), (x, y, s) })
+                if (seen.Add(t)) yield return [t.Item1, t.Item2, t.Item3];
+        }
+        // A few random triples, fixed seed.
+        var rng = new Random(12345);
+        for (int r = 0; r < 6; r++)
+        {
+            int max = Slow ? 100 : 300;
+            var t = (rng.Next(1, max), rng.Next(1, max), rng.Next(1, max));
+            if (seen.Add(t)) yield return [t.Item1, t.Item2, t.Item3];
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesReference_AllPathsTransposesThreads(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                CheckAll(m, n, k, transA, transB, alpha: 1.5f, beta: -0.75f, pad: 0, nanC: false);
+    }
+
+    [Theory]
+    [InlineData(33, 65, 31)]
+    [InlineData(1, 129, 63)]
+    [InlineData(65, 1, 17)]
+    [InlineData(31, 10, 257)]
+    [InlineData(127, 6, 25)]
+    public void StridedOperands(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                CheckAll(m, n, k, transA, transB, alpha: -0.5f, beta: 2f, pad: 5, nanC: false);
+    }
+
+    [Theory]
+    [InlineData(17, 33, 65)]
+    [InlineData(1, 40, 9)]
+    [InlineData(40, 1, 9)]
+    [InlineData(70, 12, 30)]
+    public void BetaZeroIgnoresNaNInC(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                CheckAll(m, n, k, transA, transB, alpha: 0.7f, beta: 0f, pad: 3, nanC: true);
+    }
+
+    [Theory]
+    [InlineData(1f, 1f)]
+    [InlineData(2f, 0.5f)]
+    [InlineData(1f, 0f)]
+    public void AlphaBetaVariants(float alpha, float beta)
+    {
+        CheckAll(67, 45, 129, false, false, alpha, beta, pad: 0, nanC: false);
+        CheckAll(67, 45, 129, true, true, alpha, beta, pad: 0, nanC: false);
+    }
+
+    [Fact]
+    public void LargeEnoughForAllBlockLoops()
+    {
+        // m > MC, k > KC, several column panels, on the default path and all threads: the shape
+        // the parallel split and the pc/ic blocking actually see in training.
+        int m = Slow ? 130 : 500, n = Slow ? 70 : 300, k = Slow ? 260 : 600;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                Check(GemmPath.Auto, Environment.ProcessorCount, GemmAlgorithm.Auto, m, n, k, transA, transB, 1f, 0.5f, 0, false, exact: false);
+    }
+
+    [Fact]
+    public void WideNSpansSeveralNcBlocks()
+    {
+        // n > NC (4096) with a small m and k: the jc loop and the unpacked B edge panel.
+        foreach (var path in SupportedPaths())
+            foreach (bool transB in new[] { false, true })
+                foreach (var algo in new[] { GemmAlgorithm.Packed, GemmAlgorithm.Unpacked })
+                    Check(path, 2, algo, 7, 4200, 5, false, transB, 1f, 0f, 0, false, exact: true);
+    }
+
+    [Fact]
+    public void KZeroScalesC()
+    {
+        var c = new float[] { 1, 2, 3, 4, 5, 6 };
+        Gemm.Sgemm(false, false, 2, 3, 0, 1f, [], 1, [], 3, 2f, c, 3);
+        Assert.Equal(new float[] { 2, 4, 6, 8, 10, 12 }, c);
+
+        var nan = new float[] { float.NaN, float.NaN, float.NaN, float.NaN };
+        Gemm.Sgemm(false, false, 2, 2, 0, 1f, [], 1, [], 2, 0f, nan, 2);
+        Assert.Equal(new float[4], nan);
+    }
+
+    [Fact]
+    public void EmptyOutputIsANoOp()
+    {
+        var c = new float[] { 1, 2 };
+        Gemm.Sgemm(false, false, 0, 2, 3, 1f, [], 3, new float[6], 2, 0f, c, 2);
+        Gemm.Sgemm(false, false, 1, 0, 3, 1f, new float[3], 3, [], 1, 0f, c, 1);
+        Assert.Equal(new float[] { 1, 2 }, c);
+    }
+
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        var a = new float[6];
+        var b = new float[6];
+        var c = new float[4];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, false, -1, 2, 3, 1f, a, 3, b, 2, 0f, c, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, false, 2, 2, 3, 1f, a, 2, b, 2, 0f, c, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 2, 2, 3, 1f, a.AsSpan(1), 3, b, 2, 0f, c, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 2, 2, 3, 1f, a, 3, b, 2, 0f, c.AsSpan(1), 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Sgemm(false, true, 2, 2, 3, 1f, a, 3, b, 2, 0f, c, 2));
+    }
+
+    [Fact]
+    public void ForcedPathFallsBackToASupportedOne()
+    {
+        foreach (GemmPath p in Enum.GetValues<GemmPath>())
+        {
+            var resolved = Gemm.Resolve(p);
+            Assert.True(Gemm.IsSupported(resolved));
+            Assert.NotEqual(GemmPath.Auto, resolved);
+            Assert.True(resolved >= p || p == GemmPath.Auto, $"{p} resolved to the faster {resolved}");
+        }
+        Assert.Equal(Gemm.BestPath, Gemm.Resolve(GemmPath.Auto));
+        Assert.True(Gemm.IsSupported(GemmPath.Scalar));
+    }
+
+    [Fact]
+    public void SteadyStateCallsDoNotAllocate()
+    {
+        var a = Random(200 * 300, 1);
+        var b = Random(300 * 150, 2);
+        var c = new float[200 * 150];
+        for (int i = 0; i < 3; i++) Gemm.Sgemm(false, false, 200, 150, 300, 1f, a, 300, b, 150, 0f, c, 150);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Gemm.Sgemm(false, false, 200, 150, 300, 1f, a, 300, b, 150, 0f, c, 150);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetCorrectResults()
+    {
+        // Several threads calling at once: one gets the pool, the others run serially.
+        int m = 96, n = 80, k = 120;
+        var a = Random(m * k, 3);
+        var b = Random(k * n, 4);
+        var expected = new float[m * n];
+        Gemm.Reference(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+        Parallel.For(0, 8, _ =>
+        {
+            var c = new float[m * n];
+            for (int r = 0; r < 5; r++)
+            {
+                Gemm.SgemmCore(GemmPath.Auto, Environment.ProcessorCount, GemmAlgorithm.Packed,
+                    false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, exactThreads: true);
+                AssertClose(expected, c, m, n, n, k, 1f, 0f, "concurrent");
+            }
+        });
+    }
+
+    private static void CheckAll(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, bool nanC)
+    {
+        foreach (var path in SupportedPaths())
+            foreach (var algo in Algorithms)
+                foreach (int threads in ThreadCounts())
+                    Check(path, threads, algo, m, n, k, transA, transB, alpha, beta, pad, nanC, exact: true);
+    }
+
+    private static void Check(GemmPath path, int threads, GemmAlgorithm algo, int m, int n, int k,
+        bool transA, bool transB, float alpha, float beta, int pad, bool nanC, bool exact)
+    {
+        int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+        int rowsA = transA ? k : m, rowsB = transB ? n : k;
+        var a = Random(rowsA * lda, 11 + m);
+        var b = Random(rowsB * ldb, 23 + n);
+        var c0 = Random(m * ldc, 37 + k);
+        if (nanC) Array.Fill(c0, float.NaN);
+
+        var expected = (float[])c0.Clone();
+        Gemm.Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+
+        var c = (float[])c0.Clone();
+        Gemm.SgemmCore(path, threads, algo, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, exactThreads: exact);
+
+        string what = $"path {path}, {algo}, {threads} thread(s), m={m} n={n} k={k}, transA={transA} transB={transB}, pad={pad}";
+        AssertClose(expected, c, m, n, ldc, k, alpha, beta, what);
+        // The padding between rows of C must be untouched.
+        for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+                Assert.True(c0[i * ldc + j].Equals(c[i * ldc + j]), $"{what}: wrote padding C[{i},{j}]");
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, int m, int n, int ldc, int k, float alpha, float beta, string what)
+    {
+        // Inputs are in [-1, 1): rounding error grows with k (random-walk in practice, bounded
+        // linearly here with a wide margin); a wrong or missing term is off by ~0.1 or more.
+        double tol = 4e-7 * (k + 4) * Math.Abs(alpha) + 1e-6 * (1 + Math.Abs(beta));
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float e = expected[i * ldc + j], x = actual[i * ldc + j];
+                if (!(Math.Abs(e - x) <= tol * Math.Max(1, Math.Abs(e))))
+                    Assert.Fail($"{what}: C[{i},{j}] = {x}, expected {e} (tolerance {tol:G3})");
+            }
+    }
+
+    private static float[] Random(int length, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[length];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}
