@@ -174,7 +174,10 @@ public static partial class Ops
     /// <summary>|x| (subgradient 0 at 0).</summary>
     public static Tensor Abs(Tensor x) => Unary(x, "Abs",
         (a, y) => TensorPrimitives.Abs(a, y),
-        (a, y, d) => { for (int i = 0; i < a.Length; i++) d[i] = MathF.Sign(a[i]); });
+        (a, y, d) => { for (int i = 0; i < a.Length; i++) d[i] = SignOrNaN(a[i]); });
+
+    /// <summary>The sign of <paramref name="v"/>, NaN for NaN (MathF.Sign throws on NaN, which would turn a diverged step into an exception inside Backward).</summary>
+    internal static float SignOrNaN(float v) => v > 0f ? 1f : v < 0f ? -1f : v == 0f ? 0f : float.NaN;
 }
 
 public partial class Tensor

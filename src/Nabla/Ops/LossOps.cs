@@ -51,17 +51,30 @@ public static partial class Ops
         }
         float scale = reduction == Reduction.Mean ? 1f / n : 1f;
         var r = Tensor.Scalar((float)(loss * scale));
-        if (Graph.NeedsGrad(probabilities))
-            Graph.Record(r, "BinaryCrossEntropy", [probabilities], g =>
+        if (Graph.NeedsGrad(probabilities, target))
+            Graph.Record(r, "BinaryCrossEntropy", [probabilities, target], g =>
             {
-                var gp = probabilities.GradBuffer().Data;
                 var pp = probabilities.Data;
                 var tt = target.Data;
                 float s = g.Data[0] * scale;
-                for (int i = 0; i < n; i++)
+                if (probabilities.RequiresGrad)
                 {
-                    float pi = Math.Clamp(pp[i], eps, 1 - eps);
-                    gp[i] += s * (pi - tt[i]) / (pi * (1 - pi));
+                    var gp = probabilities.GradBuffer().Data;
+                    for (int i = 0; i < n; i++)
+                    {
+                        float pi = Math.Clamp(pp[i], eps, 1 - eps);
+                        gp[i] += s * (pi - tt[i]) / (pi * (1 - pi));
+                    }
+                }
+                if (target.RequiresGrad)
+                {
+                    // ∂/∂t = log(1 − p) − log p (soft targets, e.g. distillation)
+                    var gt = target.GradBuffer().Data;
+                    for (int i = 0; i < n; i++)
+                    {
+                        float pi = Math.Clamp(pp[i], eps, 1 - eps);
+                        gt[i] += s * (MathF.Log(1 - pi) - MathF.Log(pi));
+                    }
                 }
             });
         return r;
@@ -82,14 +95,22 @@ public static partial class Ops
             loss += Math.Max(z[i], 0f) - z[i] * t[i] + Math.Log(1 + Math.Exp(-Math.Abs(z[i])));
         float scale = reduction == Reduction.Mean ? 1f / n : 1f;
         var r = Tensor.Scalar((float)(loss * scale));
-        if (Graph.NeedsGrad(logits))
-            Graph.Record(r, "BinaryCrossEntropyWithLogits", [logits], g =>
+        if (Graph.NeedsGrad(logits, target))
+            Graph.Record(r, "BinaryCrossEntropyWithLogits", [logits, target], g =>
             {
-                var gz = logits.GradBuffer().Data;
-                var sig = new float[n];
-                TensorPrimitives.Sigmoid(logits.Data, sig);
-                TensorPrimitives.Subtract(sig, target.Data, sig);
-                TensorPrimitives.MultiplyAdd(sig, g.Data[0] * scale, gz, gz);
+                if (logits.RequiresGrad)
+                {
+                    var gz = logits.GradBuffer().Data;
+                    var sig = new float[n];
+                    TensorPrimitives.Sigmoid(logits.Data, sig);
+                    TensorPrimitives.Subtract(sig, target.Data, sig);
+                    TensorPrimitives.MultiplyAdd(sig, g.Data[0] * scale, gz, gz);
+                }
+                if (target.RequiresGrad)
+                {
+                    var gt = target.GradBuffer().Data; // ∂/∂t = −z
+                    TensorPrimitives.MultiplyAdd(logits.Data, -g.Data[0] * scale, gt, gt);
+                }
             });
         return r;
     }
@@ -195,12 +216,14 @@ public static partial class Ops
         double loss = 0;
         foreach (float x in d) loss += Math.Abs(x) < beta ? 0.5 * x * x / beta : Math.Abs(x) - 0.5 * beta;
         var r = Tensor.Scalar((float)(loss / n));
-        if (Graph.NeedsGrad(prediction))
-            Graph.Record(r, "SmoothL1Loss", [prediction], g =>
+        if (Graph.NeedsGrad(prediction, target))
+            Graph.Record(r, "SmoothL1Loss", [prediction, target], g =>
             {
-                var gp = prediction.GradBuffer().Data;
                 float w = g.Data[0] / n;
-                for (int i = 0; i < n; i++) gp[i] += w * (Math.Abs(d[i]) < beta ? d[i] / beta : MathF.Sign(d[i]));
+                var dd = new float[n];
+                for (int i = 0; i < n; i++) dd[i] = w * (Math.Abs(d[i]) < beta ? d[i] / beta : SignOrNaN(d[i]));
+                if (prediction.RequiresGrad) AddInPlace(prediction.GradBuffer().Data, dd);
+                if (target.RequiresGrad) TensorPrimitives.Subtract(target.GradBuffer().Data, dd, target.GradBuffer().Data);
             });
         return r;
     }
