@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Joins `nabla bench --json` files with torch_bench.py files into one Markdown table.
+
+Usage: join.py FILE.json...   (any number of runs and reference thread settings, in any order)
+
+Each figure is the median over the runs given. The reference at T threads is the BEST figure over
+every reference setting that uses at most T threads (setting = torch.set_num_threads ×
+OPENBLAS_NUM_THREADS, threads used = the larger of the two), so Nabla on 2 threads is compared with
+the best PyTorch / OpenBLAS manage on up to 2 cores. Ratios are Nabla / reference: above 1 is
+better for throughputs, below 1 is better for latency and memory.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+PEAK_FLOPS_1T = 220.0  # GFLOP/s per core with 512-bit FMAs (shared/KERNELS.md)
+LAYERS = 5  # Linear, ReLU, Linear, ReLU, Linear
+
+
+def key_of(r):
+    """(figure, case, metric, higher_is_better) of one result."""
+    name = r["name"]
+    if name == "gemm":
+        return ("gemm", r["shape"], "gflops", True)
+    if name == "mlp_train":
+        return ("mlp_train", f"batch {r['batch']}, {r.get('optimizer', '?')}", "samples_per_s", True)
+    if name == "mlp_infer" and r["batch"] == 1:
+        return ("mlp_infer", "batch 1", "latency_us", False)
+    if name == "mlp_infer":
+        return ("mlp_infer", f"batch {r['batch']}", "samples_per_s", True)
+    if name == "peak_rss":
+        return ("peak_rss", r["mode"], "mib", False)
+    return None
+
+
+UNITS = {"gflops": "GFLOP/s", "samples_per_s": "samples/s", "latency_us": "µs", "mib": "MiB"}
+
+
+def fmt(v, metric):
+    if v is None:
+        return "–"
+    if metric in ("samples_per_s",):
+        return f"{v:,.0f}"
+    return f"{v:,.1f}"
+
+
+def main(paths):
+    nabla = defaultdict(list)      # (key, threads) -> [values]
+    nabla_alloc = defaultdict(list)  # threads -> [(bytes/step, gen2)]
+    ref = defaultdict(list)        # (key, impl, setting, budget) -> [values]
+    machines, dates, blas, optimizers = set(), [], [], set()
+    for path in paths:
+        with open(path) as f:
+            doc = json.load(f)
+        machines.add(doc.get("machine", "?"))
+        dates.append(doc.get("date", "?"))
+        is_ref = "setting" in doc
+        if is_ref and doc.get("blas"):
+            blas.append(doc["blas"])
+        if doc.get("optimizer"):
+            optimizers.add(("ref " if is_ref else "nabla ") + doc["optimizer"])
+        for r in doc.get("results", []):
+            k = key_of(r)
+            if k is None:
+                continue
+            v = r[k[2]]
+            if is_ref:
+                budget = max(r.get("torch_threads") or 1, r.get("blas_threads") or 1)
+                impl = r.get("impl", "torch")
+                ref[(k, impl, r["setting"], budget)].append(v)
+            else:
+                t = r.get("threads", 0) if k[0] != "peak_rss" else 0
+                nabla[(k, t)].append(v)
+                if r["name"] == "mlp_train":
+                    nabla_alloc[t].append((r["alloc_bytes_per_step"], r["gen2_collections"]))
+
+    ref_med = {kk: statistics.median(v) for kk, v in ref.items()}
+
+    def best_ref(k, threads, impls=None):
+        best = None
+        for (rk, impl, setting, budget), v in ref_med.items():
+            if rk != k or (threads and budget > threads) or (impls and impl not in impls):
+                continue
+            better = best is None or (v > best[0] if k[3] else v < best[0])
+            if better:
+                best = (v, impl, setting)
+        return best
+
+    print(f"Machine: {', '.join(sorted(machines))}; runs: {len(paths)} files, {min(dates)} … {max(dates)}")
+    print(f"Optimisers: {', '.join(sorted(optimizers))}")
+    seen_blas = {(i.get('prefix'), i.get('version'), i.get('architecture'), i.get('threading_layer'))
+                 for b in blas for i in b if i.get('internal_api') == 'openblas'}
+    for p, v, a, tl in sorted(seen_blas, key=str):
+        print(f"Reference BLAS (threadpoolctl): {p} {v}, kernels {a}, {tl}")
+    print()
+    print("| figure | case | threads | Nabla | reference (best setting) | Nabla / ref | target | met |")
+    print("|---|---|---:|---:|---|---:|---|---|")
+    order = ["mlp_train", "mlp_infer", "peak_rss", "gemm"]
+    keys = sorted({(k, t) for (k, t) in nabla}, key=lambda kt: (order.index(kt[0][0]), kt[0][1] if kt[0][0] != "gemm" else "", kt[1]))
+    # gemm rows in the order they were run
+    gemm_order = []
+    for (k, t) in nabla:
+        if k[0] == "gemm" and k[1] not in gemm_order:
+            gemm_order.append(k[1])
+    keys.sort(key=lambda kt: (order.index(kt[0][0]), gemm_order.index(kt[0][1]) if kt[0][0] == "gemm" else 0,
+                              kt[0][1] if kt[0][0] != "gemm" else "", kt[1]))
+    for (k, t) in keys:
+        fig, case, metric, higher = k
+        v = statistics.median(nabla[(k, t)])
+        if fig == "gemm":
+            best = best_ref(k, t, ("numpy", "torch"))
+        elif fig == "peak_rss":
+            best = best_ref(k, 0)
+        else:
+            best = best_ref(k, t)
+        ratio = v / best[0] if best and best[0] else None
+        ref_txt = f"{fmt(best[0], metric)} ({best[1]}, {best[2]})" if best else "–"
+        target, met = "", ""
+        big = case in ("1024x1024x1024", "2048x2048x2048")
+        if fig == "gemm" and big and t == 1:
+            target = f"≥ OpenBLAS and ≥ {0.85 * PEAK_FLOPS_1T:.0f} GFLOP/s"
+            met = ok(ratio is not None and ratio >= 1 and v >= 0.85 * PEAK_FLOPS_1T)
+        elif fig == "gemm" and big and t == 2:
+            target = "≥ OpenBLAS 2-thread"
+            met = ok(ratio is not None and ratio >= 1)
+        elif fig == "mlp_train":
+            need = 1.3 if t == 1 else 2.0
+            target = f"≥ {need}× PyTorch's best"
+            met = ok(ratio is not None and ratio >= need)
+        elif fig == "mlp_infer" and metric == "latency_us":
+            target = "≤ ½ PyTorch's"
+            met = ok(ratio is not None and ratio <= 0.5)
+        elif fig == "mlp_infer":
+            target = "≥ PyTorch's"
+            met = ok(ratio is not None and ratio >= 1)
+        elif fig == "peak_rss":
+            target = "≤ ½ PyTorch's"
+            met = ok(ratio is not None and ratio <= 0.5)
+        threads = t if t else "–"
+        print(f"| {fig} {UNITS[metric]} | {case} | {threads} | {fmt(v, metric)} | {ref_txt} | "
+              f"{'–' if ratio is None else f'{ratio:.2f}'} | {target} | {met} |")
+    for t, vals in sorted(nabla_alloc.items()):
+        b = statistics.median(x[0] for x in vals)
+        g2 = max(x[1] for x in vals)
+        print(f"| mlp_train alloc B/step | batch 128 | {t} | {b:,.0f} | – (managed only) | – | "
+              f"< 1 KiB per layer ({LAYERS} layers: {LAYERS * 1024:,} B) | {ok(b < LAYERS * 1024)} |")
+        print(f"| mlp_train gen-2 GCs | per alloc run | {t} | {g2} | – | – | 0 | {ok(g2 == 0)} |")
+
+
+def ok(cond):
+    return "yes" if cond else "**no**"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nabla.Kernels;
+using Spectre.Console;
+
+namespace Nabla.Cli.Bench;
+
+/// <summary>
+/// Runs the workloads of <c>nabla bench</c> and collects one JSON object per figure, in the format
+/// that bench/compare/join.py reads: {"machine", "date", …, "results": [{"name": "gemm", …}, …]}.
+/// </summary>
+public static class BenchRunner
+{
+    /// <summary>Runs what <paramref name="s"/> asks for, reporting progress on <paramref name="console"/>.</summary>
+    public static JsonObject Run(BenchSettings s, IAnsiConsole console)
+    {
+        var results = new JsonArray();
+        string? dataDir = s.DataDir ?? (s.Tiny ? null : MlpWorkload.DefaultDataDir());
+        if (!s.Tiny && dataDir is null && s.Mode != BenchMode.Gemm)
+            throw new DirectoryNotFoundException("no data folder found: pass --data DIR (MNIST-style IDX files), or install dataset-fashion-mnist.");
+
+        var report = new JsonObject
+        {
+            ["machine"] = MachineDescription(),
+            ["cpu_model"] = CpuModel(),
+            ["cores"] = Environment.ProcessorCount,
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["runtime"] = RuntimeInformation.FrameworkDescription,
+            ["gemm_path"] = Gemm.BestPath.ToString(),
+            ["mode"] = ModeName(s.Mode),
+            ["quick"] = s.Quick,
+            ["sizes"] = s.Tiny ? "tiny" : "standard",
+            ["threads"] = new JsonArray(s.Threads.Select(t => (JsonNode)t).ToArray()),
+        };
+
+        if (s.Mode != BenchMode.Gemm)
+        {
+            var data = MlpWorkload.LoadData(dataDir);
+            long afterLoad;
+            using (var self = Process.GetCurrentProcess()) afterLoad = self.WorkingSet64;
+            report["data"] = dataDir ?? "synthetic";
+            report["samples"] = data.Count;
+            report["optimizer"] = s.Optimizer;
+            report["optimizer_settings"] = MlpWorkload.DescribeOptimizer(s.Optimizer);
+
+            foreach (int t in s.Threads)
+            {
+                console.MarkupLine($"[grey]mlp_train, {t} thread(s)…[/]");
+                var f = MlpWorkload.Train(data, t, s);
+                results.Add(new JsonObject
+                {
+                    ["name"] = "mlp_train",
+                    ["threads"] = t,
+                    ["batch"] = s.Batch,
+                    ["optimizer"] = s.Optimizer,
+                    ["samples_per_s"] = Round(f.SamplesPerSecond),
+                    ["ms_per_step"] = Round(f.MillisecondsPerStep, 4),
+                    ["alloc_bytes_per_step"] = Round(f.AllocatedBytesPerStep),
+                    ["gen0_collections"] = f.Gen0Collections,
+                    ["gen2_collections"] = f.Gen2Collections,
+                    ["alloc_steps"] = f.AllocationSteps,
+                    ["loss"] = Round(f.Loss, 4),
+                });
+            }
+
+            if (s.Mode != BenchMode.TrainOnly)
+            {
+                foreach (int t in s.Threads)
+                {
+                    console.MarkupLine($"[grey]mlp_infer, {t} thread(s)…[/]");
+                    foreach (int batch in new[] { 1, s.InferBatch })
+                    {
+                        double sec = MlpWorkload.InferSeconds(data, batch, t, s);
+                        results.Add(new JsonObject
+                        {
+                            ["name"] = "mlp_infer",
+                            ["threads"] = t,
+                            ["batch"] = batch,
+                            ["latency_us"] = Round(sec * 1e6, 3),
+                            ["samples_per_s"] = Round(batch / sec),
+                        });
+                    }
+                }
+            }
+
+            using var self = Process.GetCurrentProcess();
+            self.Refresh();
+            results.Add(new JsonObject
+            {
+                ["name"] = "peak_rss",
+                ["mode"] = ModeName(s.Mode == BenchMode.TrainOnly ? BenchMode.TrainOnly : BenchMode.Mlp),
+                ["bytes"] = self.PeakWorkingSet64,
+                ["mib"] = Round(self.PeakWorkingSet64 / 1048576.0, 1),
+                ["after_load_mib"] = Round(afterLoad / 1048576.0, 1),
+                ["gc_heap_mib"] = Round(GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0, 1),
+            });
+        }
+
+        if (s.Mode is BenchMode.All or BenchMode.Gemm)
+        {
+            foreach (var g in s.Tiny ? GemmCase.Tiny : GemmCase.Standard)
+            {
+                console.MarkupLine($"[grey]gemm {g.Name}…[/]");
+                foreach (int t in s.Threads)
+                {
+                    double sec = GemmWorkload.SecondsPerCall(g, t, s);
+                    results.Add(new JsonObject
+                    {
+                        ["name"] = "gemm",
+                        ["shape"] = g.Name,
+                        ["m"] = g.M,
+                        ["n"] = g.N,
+                        ["k"] = g.K,
+                        ["trans_a"] = g.TransA,
+                        ["trans_b"] = g.TransB,
+                        ["threads"] = t,
+                        ["gflops"] = Round(g.Flops / sec / 1e9, 2),
+                        ["us_per_call"] = Round(sec * 1e6, 3),
+                    });
+                }
+            }
+        }
+
+        report["results"] = results;
+        return report;
+    }
+
+    /// <summary>Prints the figures of <paramref name="report"/> as a table.</summary>
+    public static void Render(JsonObject report, IAnsiConsole console)
+    {
+        console.MarkupLine($"[bold]{Markup.Escape((string?)report["machine"] ?? "")}[/], {Markup.Escape((string?)report["runtime"] ?? "")}, GEMM path {Markup.Escape((string?)report["gemm_path"] ?? "")}, {Markup.Escape((string?)report["date"] ?? "")}");
+        if (report["data"] is JsonNode data)
+            console.MarkupLine($"data {Markup.Escape((string?)data ?? "")} ({report["samples"]} samples), optimiser {Markup.Escape((string?)report["optimizer_settings"] ?? "")}");
+        var table = new Table().AddColumns("figure", "case", "threads", "value", "unit", "notes");
+        table.Columns[2].RightAligned();
+        table.Columns[3].RightAligned();
+        foreach (var r in (report["results"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            string name = (string?)r["name"] ?? "";
+            string threads = r["threads"]?.ToString() ?? "";
+            var (what, value, unit, notes) = name switch
+            {
+                "gemm" => ((string?)r["shape"] ?? "", Fmt(r["gflops"], "F1"), "GFLOP/s", $"{Fmt(r["us_per_call"], "F1")} µs/call"),
+                "mlp_train" => ($"batch {r["batch"]}, {r["optimizer"]}", Fmt(r["samples_per_s"], "N0"), "samples/s",
+                    $"{Fmt(r["alloc_bytes_per_step"], "N0")} B/step, GCs: {r["gen0_collections"]} gen0, {r["gen2_collections"]} gen2 in {r["alloc_steps"]} steps"),
+                "mlp_infer" when (int?)r["batch"] == 1 => ("batch 1", Fmt(r["latency_us"], "F1"), "µs", $"{Fmt(r["samples_per_s"], "N0")} samples/s"),
+                "mlp_infer" => ($"batch {r["batch"]}", Fmt(r["samples_per_s"], "N0"), "samples/s", $"{Fmt(r["latency_us"], "F1")} µs/batch"),
+                "peak_rss" => ((string?)r["mode"] ?? "", Fmt(r["mib"], "F1"), "MiB", $"peak working set ({Fmt(r["after_load_mib"], "F0")} MiB after loading the data)"),
+                _ => ("", "", "", ""),
+            };
+            table.AddRow(Markup.Escape(name), Markup.Escape(what), threads, value, Markup.Escape(unit), Markup.Escape(notes));
+        }
+        console.Write(table);
+    }
+
+    /// <summary>Writes <paramref name="report"/> to <paramref name="path"/> as indented JSON.</summary>
+    public static void WriteJson(JsonObject report, string path)
+    {
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>The CPU model (lscpu's "Model name", read from /proc/cpuinfo) or the architecture.</summary>
+    public static string CpuModel()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+                foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                    if (line.StartsWith("model name", StringComparison.Ordinal) && line.IndexOf(':') is int i and > 0)
+                        return line[(i + 1)..].Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>"model, N cores".</summary>
+    public static string MachineDescription() => $"{CpuModel()}, {Environment.ProcessorCount} cores";
+
+    /// <summary>The command-line spelling of a mode.</summary>
+    public static string ModeName(BenchMode mode) => mode switch
+    {
+        BenchMode.TrainOnly => "train-only",
+        _ => mode.ToString().ToLowerInvariant(),
+    };
+
+    private static double Round(double v, int digits = 1) => Math.Round(v, digits);
+
+    private static string Fmt(JsonNode? node, string format) =>
+        node is null ? "" : node.GetValue<double>().ToString(format, CultureInfo.InvariantCulture);
+}
