@@ -204,8 +204,8 @@ public static unsafe class WorkerPool
         }
     }
 
-    /// <summary>Number of worker threads started so far (for tests and diagnostics).</summary>
-    internal static int WorkerCount => Volatile.Read(ref _workers).Length;
+    /// <summary>The worker threads started so far (for tests and diagnostics).</summary>
+    internal static IReadOnlyList<Thread> WorkerThreads => [.. Volatile.Read(ref _workers).Select(w => w.Thread)];
 
     private sealed class Worker
     {
@@ -216,13 +216,15 @@ public static unsafe class WorkerPool
         public Worker(int id)
         {
             _id = id;
-            var thread = new Thread(Loop, 256 * 1024)
+            Thread = new Thread(Loop, 256 * 1024)
             {
                 IsBackground = true,
                 Name = $"Nabla worker {id + 1}",
             };
-            thread.Start();
+            Thread.Start();
         }
+
+        public Thread Thread { get; }
 
         /// <summary>Called by the job's caller after publishing the ticket.</summary>
         public void Wake()

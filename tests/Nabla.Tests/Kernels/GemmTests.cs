@@ -43,7 +43,7 @@ public class GemmTests
         var rng = new Random(12345);
         for (int r = 0; r < 6; r++)
         {
-            int max = Slow ? 100 : 300;
+            int max = Slow ? 100 : 200;
             var t = (rng.Next(1, max), rng.Next(1, max), rng.Next(1, max));
             if (seen.Add(t)) yield return [t.Item1, t.Item2, t.Item3];
         }
@@ -98,7 +98,7 @@ public class GemmTests
     {
         // m > MC, k > KC, several column panels, on the default path and all threads: the shape
         // the parallel split and the pc/ic blocking actually see in training.
-        int m = Slow ? 130 : 500, n = Slow ? 70 : 300, k = Slow ? 260 : 600;
+        int m = Slow ? 130 : 260, n = Slow ? 70 : 100, k = Slow ? 260 : 300;
         foreach (bool transA in new[] { false, true })
             foreach (bool transB in new[] { false, true })
                 Check(GemmPath.Auto, Environment.ProcessorCount, GemmAlgorithm.Auto, m, n, k, transA, transB, 1f, 0.5f, 0, false, exact: false);
@@ -197,34 +197,52 @@ public class GemmTests
 
     private static void CheckAll(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, bool nanC)
     {
+        var p = new Problem(m, n, k, transA, transB, alpha, beta, pad, nanC);
         foreach (var path in SupportedPaths())
             foreach (var algo in Algorithms)
                 foreach (int threads in ThreadCounts())
-                    Check(path, threads, algo, m, n, k, transA, transB, alpha, beta, pad, nanC, exact: true);
+                    p.Check(path, threads, algo, exact: true);
     }
 
     private static void Check(GemmPath path, int threads, GemmAlgorithm algo, int m, int n, int k,
         bool transA, bool transB, float alpha, float beta, int pad, bool nanC, bool exact)
+        => new Problem(m, n, k, transA, transB, alpha, beta, pad, nanC).Check(path, threads, algo, exact);
+
+    /// <summary>Random operands and the reference result, computed once and checked against many configurations.</summary>
+    private sealed class Problem
     {
-        int lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
-        int rowsA = transA ? k : m, rowsB = transB ? n : k;
-        var a = Random(rowsA * lda, 11 + m);
-        var b = Random(rowsB * ldb, 23 + n);
-        var c0 = Random(m * ldc, 37 + k);
-        if (nanC) Array.Fill(c0, float.NaN);
+        private readonly int _m, _n, _k, _lda, _ldb, _ldc;
+        private readonly bool _transA, _transB;
+        private readonly float _alpha, _beta;
+        private readonly float[] _a, _b, _c0, _expected;
+        private readonly string _shape;
 
-        var expected = (float[])c0.Clone();
-        Gemm.Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        public Problem(int m, int n, int k, bool transA, bool transB, float alpha, float beta, int pad, bool nanC)
+        {
+            (_m, _n, _k, _transA, _transB, _alpha, _beta) = (m, n, k, transA, transB, alpha, beta);
+            _lda = (transA ? m : k) + pad;
+            _ldb = (transB ? k : n) + pad;
+            _ldc = n + pad;
+            _a = Random((transA ? k : m) * _lda, 11 + m);
+            _b = Random((transB ? n : k) * _ldb, 23 + n);
+            _c0 = Random(m * _ldc, 37 + k);
+            if (nanC) Array.Fill(_c0, float.NaN);
+            _expected = (float[])_c0.Clone();
+            Gemm.Reference(transA, transB, m, n, k, alpha, _a, _lda, _b, _ldb, beta, _expected, _ldc);
+            _shape = $"m={m} n={n} k={k}, transA={transA} transB={transB}, alpha={alpha} beta={beta}, pad={pad}";
+        }
 
-        var c = (float[])c0.Clone();
-        Gemm.SgemmCore(path, threads, algo, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, exactThreads: exact);
-
-        string what = $"path {path}, {algo}, {threads} thread(s), m={m} n={n} k={k}, transA={transA} transB={transB}, pad={pad}";
-        AssertClose(expected, c, m, n, ldc, k, alpha, beta, what);
-        // The padding between rows of C must be untouched.
-        for (int i = 0; i < m; i++)
-            for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
-                Assert.True(c0[i * ldc + j].Equals(c[i * ldc + j]), $"{what}: wrote padding C[{i},{j}]");
+        public void Check(GemmPath path, int threads, GemmAlgorithm algo, bool exact)
+        {
+            var c = (float[])_c0.Clone();
+            Gemm.SgemmCore(path, threads, algo, _transA, _transB, _m, _n, _k, _alpha, _a, _lda, _b, _ldb, _beta, c, _ldc, exactThreads: exact);
+            string what = $"path {path}, {algo}, {threads} thread(s), {_shape}";
+            AssertClose(_expected, c, _m, _n, _ldc, _k, _alpha, _beta, what);
+            // The padding between rows of C must be untouched.
+            for (int i = 0; i < _m; i++)
+                for (int j = _n; j < _ldc && i * _ldc + j < c.Length; j++)
+                    Assert.True(_c0[i * _ldc + j].Equals(c[i * _ldc + j]), $"{what}: wrote padding C[{i},{j}]");
+        }
     }
 
     private static void AssertClose(float[] expected, float[] actual, int m, int n, int ldc, int k, float alpha, float beta, string what)
