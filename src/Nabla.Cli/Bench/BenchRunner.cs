@@ -40,7 +40,7 @@ public static class BenchRunner
         {
             var data = MlpWorkload.LoadData(dataDir);
             long afterLoad;
-            using (var self = Process.GetCurrentProcess()) afterLoad = self.WorkingSet64;
+            using (var process = Process.GetCurrentProcess()) afterLoad = process.WorkingSet64;
             report["data"] = dataDir ?? "synthetic";
             report["samples"] = data.Count;
             report["optimizer"] = s.Optimizer;
