@@ -185,7 +185,7 @@ public sealed class ImageAugmentation
     /// reads the source at the inverse of p ↦ c + s·R(θ)·(F(p) − c) + (dx, dy), F the optional
     /// mirror and c the centre, bilinearly, with <paramref name="fill"/> outside the image.
     /// </summary>
-    private static void Warp(ReadOnlySpan<float> source, Span<float> target, int h, int w,
+    internal static void Warp(ReadOnlySpan<float> source, Span<float> target, int h, int w,
         bool flip, double angle, double dx, double dy, double scale, float fill)
     {
         double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;

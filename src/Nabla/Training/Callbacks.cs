@@ -5,7 +5,7 @@ using Nabla.Serialization;
 namespace Nabla.Training;
 
 /// <summary>A figure of an epoch that a callback watches.</summary>
-public enum Monitor
+public enum MonitoredMetric
 {
     /// <summary>Loss on the validation set (<see cref="FitOptions.Validation"/> must be set).</summary>
     ValidationLoss,
@@ -21,34 +21,34 @@ public enum Monitor
 }
 
 /// <summary>Reading monitored figures out of an <see cref="EpochResult"/>.</summary>
-public static class MonitorExtensions
+public static class MonitoredMetricExtensions
 {
     /// <summary>Whether lower (losses) or higher (accuracies) is better.</summary>
-    public static MetricMode Mode(this Monitor monitor) =>
-        monitor is Monitor.ValidationLoss or Monitor.Loss ? MetricMode.Min : MetricMode.Max;
+    public static MetricMode Mode(this MonitoredMetric monitor) =>
+        monitor is MonitoredMetric.ValidationLoss or MonitoredMetric.Loss ? MetricMode.Min : MetricMode.Max;
 
     /// <summary>The monitored value of <paramref name="result"/>; throws if it needs a validation set that was not given.</summary>
-    public static double ValueOf(this Monitor monitor, EpochResult result) => monitor switch
+    public static double ValueOf(this MonitoredMetric monitor, EpochResult result) => monitor switch
     {
-        Monitor.Loss => result.Loss,
-        Monitor.Accuracy => result.Accuracy,
-        Monitor.ValidationLoss => result.ValidationLoss ?? throw NoValidation(monitor),
-        Monitor.ValidationAccuracy => result.ValidationAccuracy ?? throw NoValidation(monitor),
+        MonitoredMetric.Loss => result.Loss,
+        MonitoredMetric.Accuracy => result.Accuracy,
+        MonitoredMetric.ValidationLoss => result.ValidationLoss ?? throw NoValidation(monitor),
+        MonitoredMetric.ValidationAccuracy => result.ValidationAccuracy ?? throw NoValidation(monitor),
         _ => throw new ArgumentOutOfRangeException(nameof(monitor)),
     };
 
     /// <summary>The monitored value of <paramref name="result"/>, or null when it needs a validation set that was not given.</summary>
-    public static double? TryValueOf(this Monitor monitor, EpochResult result) => monitor switch
+    public static double? TryValueOf(this MonitoredMetric monitor, EpochResult result) => monitor switch
     {
-        Monitor.Loss => result.Loss,
-        Monitor.Accuracy => result.Accuracy,
-        Monitor.ValidationLoss => result.ValidationLoss,
-        Monitor.ValidationAccuracy => result.ValidationAccuracy,
+        MonitoredMetric.Loss => result.Loss,
+        MonitoredMetric.Accuracy => result.Accuracy,
+        MonitoredMetric.ValidationLoss => result.ValidationLoss,
+        MonitoredMetric.ValidationAccuracy => result.ValidationAccuracy,
         _ => throw new ArgumentOutOfRangeException(nameof(monitor)),
     };
 
-    private static InvalidOperationException NoValidation(Monitor monitor) =>
-        new($"The callback monitors {monitor}, but training has no validation set; set FitOptions.Validation or monitor {Monitor.Loss}/{Monitor.Accuracy}.");
+    private static InvalidOperationException NoValidation(MonitoredMetric monitor) =>
+        new($"The callback monitors {monitor}, but training has no validation set; set FitOptions.Validation or monitor {MonitoredMetric.Loss}/{MonitoredMetric.Accuracy}.");
 }
 
 /// <summary>
@@ -67,7 +67,7 @@ public sealed class EarlyStopping : ITrainingCallback
     /// <param name="patience">Epochs without improvement before stopping.</param>
     /// <param name="minDelta">The least change that counts as an improvement.</param>
     /// <param name="restoreBestWeights">Whether to put the best epoch's weights back at the end.</param>
-    public EarlyStopping(Monitor monitor = Monitor.ValidationLoss, int patience = 5, double minDelta = 0, bool restoreBestWeights = true)
+    public EarlyStopping(MonitoredMetric monitor = MonitoredMetric.ValidationLoss, int patience = 5, double minDelta = 0, bool restoreBestWeights = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
         if (!(minDelta >= 0)) throw new ArgumentOutOfRangeException(nameof(minDelta), $"EarlyStopping: min delta {minDelta} must be non-negative.");
@@ -79,7 +79,7 @@ public sealed class EarlyStopping : ITrainingCallback
     }
 
     /// <summary>The figure watched.</summary>
-    public Monitor Monitor { get; }
+    public MonitoredMetric Monitor { get; }
 
     /// <summary>Epochs without improvement before stopping.</summary>
     public int Patience { get; }
@@ -153,7 +153,7 @@ public sealed class ModelCheckpoint : ITrainingCallback
     /// <param name="monitor">The figure that decides what "improved" means.</param>
     /// <param name="saveBestOnly">Save only when the figure improved (otherwise after every epoch).</param>
     /// <param name="includeOptimizer">Whether the optimiser state travels with the weights (to resume training).</param>
-    public ModelCheckpoint(string path, Monitor monitor = Monitor.ValidationLoss, bool saveBestOnly = true, bool includeOptimizer = true)
+    public ModelCheckpoint(string path, MonitoredMetric monitor = MonitoredMetric.ValidationLoss, bool saveBestOnly = true, bool includeOptimizer = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = path;
@@ -167,7 +167,7 @@ public sealed class ModelCheckpoint : ITrainingCallback
     public string Path { get; }
 
     /// <summary>The figure watched.</summary>
-    public Monitor Monitor { get; }
+    public MonitoredMetric Monitor { get; }
 
     /// <summary>Whether only improvements are saved.</summary>
     public bool SaveBestOnly { get; }
@@ -213,7 +213,7 @@ public sealed class LearningRateScheduler : ITrainingCallback
     /// <summary>Creates the callback.</summary>
     /// <param name="schedule">The schedule.</param>
     /// <param name="monitor">The figure passed to schedules that need one (default: validation loss; the schedule's mode must agree).</param>
-    public LearningRateScheduler(LearningRateSchedule schedule, Monitor monitor = Monitor.ValidationLoss)
+    public LearningRateScheduler(LearningRateSchedule schedule, MonitoredMetric monitor = MonitoredMetric.ValidationLoss)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         if (schedule is ReduceLROnPlateau plateau && plateau.Mode != monitor.Mode())
@@ -226,7 +226,7 @@ public sealed class LearningRateScheduler : ITrainingCallback
     public LearningRateSchedule Schedule { get; }
 
     /// <summary>The figure passed to the schedule.</summary>
-    public Monitor Monitor { get; }
+    public MonitoredMetric Monitor { get; }
 
     /// <inheritdoc/>
     public bool OnEpochEnd(TrainingContext context, EpochResult result)
