@@ -10,7 +10,8 @@ namespace Nabla.Cli.Plots;
 /// <param name="Y">The values.</param>
 /// <param name="X">The positions (default 0, 1, 2, …).</param>
 /// <param name="Dashed">Draw the line dashed (e.g. a reference line such as a chord).</param>
-public sealed record Series(string Name, double[] Y, double[]? X = null, bool Dashed = false);
+/// <param name="PointsOnly">Draw markers only, no line (e.g. data points).</param>
+public sealed record Series(string Name, double[] Y, double[]? X = null, bool Dashed = false, bool PointsOnly = false);
 
 /// <summary>
 /// The PNG figures of the CLI, drawn with ScottPlot: training curves, a confusion-matrix heat map, the
@@ -222,13 +223,14 @@ public static class Charts
     // ------------------------------------------------------------------ line plots
 
     /// <summary>
-    /// Several lines in one plot. With <paramref name="logY"/> the y axis is logarithmic (decades
+    /// Several lines in one plot (<paramref name="integerX"/>: ticks only at whole numbers, e.g. epochs). With <paramref name="logY"/> the y axis is logarithmic (decades
     /// labelled 10ⁿ); values at or below zero are drawn at the bottom of the plot. A series that stops
     /// being finite, or exceeds <paramref name="clipAbove"/>, is drawn up to that point and marked there
     /// with an ✕ at the top of the plot, its legend saying where it diverged.
     /// </summary>
     public static string Lines(IReadOnlyList<Series> series, string path, string title, string xLabel, string yLabel,
-        bool logY = false, double? clipAbove = null, int width = Width, int height = Height)
+        bool logY = false, double? clipAbove = null, int width = Width, int height = Height, Alignment legend = Alignment.UpperRight,
+        bool integerX = false)
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Count == 0) throw new ArgumentException("Lines: no series to plot.", nameof(series));
@@ -282,10 +284,11 @@ public static class Charts
                     jump.LineWidth = 2;
                 }
             }
-            AddLine(plot, new Series(name, ys, xs, src.Dashed), s);
+            AddLine(plot, src with { Name = name, Y = ys, X = xs }, s);
         }
 
         if (logY) UseLogTicks(plot.Axes.Left);
+        if (integerX && plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.NumericAutomatic auto) auto.IntegerTicksOnly = true;
         if (allX.Count > 0) plot.Axes.SetLimitsX(allX.Min(), allX.Max());
         if (logY)
         {
@@ -298,7 +301,7 @@ public static class Charts
             double pad = Math.Max(0.05 * (top - bottom), 1e-9);
             plot.Axes.SetLimitsY(bottom - pad, top + pad);
         }
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(legend);
         return Save(plot, path, width, height);
     }
 
@@ -324,8 +327,8 @@ public static class Charts
     {
         var x = s.X ?? Enumerable.Range(0, s.Y.Length).Select(i => (double)i).ToArray();
         var line = plot.Add.ScatterLine(x, s.Y, ColorOf(index));
-        line.LineWidth = 2;
-        line.MarkerSize = s.Y.Length <= 40 ? 6 : 0;
+        line.LineWidth = s.PointsOnly ? 0 : 2;
+        line.MarkerSize = s.PointsOnly ? 9 : s.Y.Length <= 40 ? 6 : 0;
         line.LegendText = s.Name;
         if (s.Dashed) line.LinePattern = LinePattern.Dashed;
     }

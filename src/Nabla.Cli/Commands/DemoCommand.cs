@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Nabla.Cli.Demos;
+
+namespace Nabla.Cli.Commands;
+
+/// <summary>
+/// <c>nabla demo NAME [--out DIR]</c>: runs one of the lecture notes' experiments (or <c>all</c>),
+/// prints its figures and writes its plots as PNG files into DIR (default: the current folder).
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliContext io)
+    {
+        var names = DemoCatalog.All.Select(d => d.Name).Append("all").ToArray();
+        var name = new Argument<string>("name")
+        {
+            Description = "The demo: " + string.Join("; ", DemoCatalog.All.Select(d => $"{d.Name}: {d.Description}")) + "; all: every demo",
+        };
+        name.AcceptOnlyFromAmong(names);
+        var output = new Option<string>("--out") { Description = "Folder for the PNG files (created if needed)", DefaultValueFactory = _ => ".", HelpName = "DIR" };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and sampling", DefaultValueFactory = _ => 1 };
+        var fast = new Option<bool>("--fast") { Description = "A shorter run (fewer epochs and samples), for tests" };
+
+        var command = new Command("demo", "Run an experiment of the lecture notes: print its figures and write its plots (PNG)");
+        command.Arguments.Add(name);
+        foreach (var o in new Option[] { output, seed, fast }) command.Options.Add(o);
+        command.SetAction(p => Common.Guard(io, () =>
+        {
+            string which = p.GetValue(name)!;
+            var run = new DemoRun(io, p.GetValue(output)!, p.GetValue(seed), p.GetValue(fast));
+            var clock = Stopwatch.StartNew();
+            var demos = which == "all" ? DemoCatalog.All : [DemoCatalog.Find(which) ?? throw new UsageException($"unknown demo '{which}'.")];
+            foreach (var demo in demos) demo.Run(run);
+            io.Line();
+            io.Line($"{run.Files.Count} PNG file(s) in {run.OutDir} ({DemoRun.F(clock.Elapsed.TotalSeconds, "F1")} s)");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
