@@ -11,13 +11,16 @@ public static partial class Ops
     public static Tensor Reshape(Tensor x, params int[] shape)
     {
         var dims = (int[])shape.Clone();
+        string requested = "[" + string.Join(", ", shape) + "]";
+        if (dims.Count(d => d == -1) > 1 || dims.Any(d => d < -1))
+            throw new ShapeMismatchException("Reshape", x.Shape, null, $"cannot reshape to {requested}: only one dimension may be −1, and none other negative");
         int infer = Array.IndexOf(dims, -1);
         if (infer >= 0)
         {
             int known = 1;
             for (int i = 0; i < dims.Length; i++) if (i != infer) known *= dims[i];
             if (known == 0 || x.Length % known != 0)
-                throw new ShapeMismatchException("Reshape", x.Shape, new Shape(shape.Select(d => Math.Max(d, 0)).ToArray()), "cannot infer the −1 dimension");
+                throw new ShapeMismatchException("Reshape", x.Shape, null, $"cannot infer the −1 dimension of {requested}");
             dims[infer] = x.Length / known;
         }
         var s = new Shape(dims);

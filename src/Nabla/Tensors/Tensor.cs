@@ -265,5 +265,9 @@ public partial class Tensor
         sb.Append(']');
     }
 
-    private static string Fmt(float v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+    // Fixed-point hides small values (a gradient of 3e-6 would print as 0): those, and huge ones, go scientific.
+    private static string Fmt(float v) =>
+        v != 0 && float.IsFinite(v) && (MathF.Abs(v) < 1e-4f || MathF.Abs(v) >= 1e8f)
+            ? v.ToString("0.###e+0", CultureInfo.InvariantCulture)
+            : v.ToString("0.####", CultureInfo.InvariantCulture);
 }

@@ -116,6 +116,13 @@ public class TensorBasicsTests
         Assert.Contains("grad_fn=Mul", (x * x).ToString());
         Assert.Contains("shape=[]", Tensor.Scalar(1.5f).ToString());
 
+        // Small values must not print as 0 (gradients are often that small).
+        string small = Tensor.FromArray([3e-6f, -1.5e-9f, 0f, 0.25f]).ToString();
+        Assert.Contains("3e-6", small);
+        Assert.Contains("-1.5e-9", small);
+        Assert.Contains("0.25", small);
+        Assert.Contains("NaN", Tensor.FromArray([float.NaN, 1f]).ToString());
+
         var big = Tensor.Arange(1000).ToString();
         Assert.Contains("...", big);
         Assert.Contains("999", big);
@@ -252,6 +259,13 @@ public class TensorBasicsTests
         Assert.Contains("[2, 6]", ex2.Message);
         Assert.Contains("[5, 2]", ex2.Message);
         Assert.Equal(new Shape(2, 12), Tensor.Zeros(2, 3, 4).Flatten().Shape);
+        foreach (var bad in new[] { new[] { -1, -1 }, new[] { 3, -2 }, new[] { 0, -1 } })
+        {
+            var e = Assert.Throws<ShapeMismatchException>(() => x.Reshape(bad));
+            Assert.StartsWith("Reshape", e.Message);
+            Assert.Contains("[" + string.Join(", ", bad) + "]", e.Message);
+            Assert.Contains("[2, 6]", e.Message);
+        }
     }
 
     [Fact]
