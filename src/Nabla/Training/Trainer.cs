@@ -137,6 +137,7 @@ public static class Trainer
                 batchIndex++;
                 if (options.Augment is not null) options.Augment(batch.Inputs, augmentRng);
                 optimizer.ZeroGrad();
+                optimizer.BeforeForward(); // e.g. the accelerated method moves to its look-ahead point
                 var output = model.Forward(batch.Inputs);
                 var l = loss.Forward(output, batch.Labels);
                 float value = l.Item();
