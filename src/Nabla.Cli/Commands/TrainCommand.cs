@@ -1,0 +1,277 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Nabla.Kernels;
+using Nabla.Data;
+using Nabla.Losses;
+using Nabla.Nn;
+using Nabla.Optim;
+using Nabla.Serialization;
+using Nabla.Training;
+using Spectre.Console;
+
+namespace Nabla.Cli.Commands;
+
+/// <summary>
+/// <c>nabla train</c>: trains an MLP classifier on an MNIST-style folder (by default the shipped digits),
+/// reports per-epoch loss and accuracy, the test accuracy and confusion matrix, and saves the model.
+/// </summary>
+public static class TrainCommand
+{
+    /// <summary>The activations --activation accepts.</summary>
+    public static readonly string[] Activations = ["relu", "tanh", "sigmoid", "leaky-relu"];
+
+    /// <summary>The learning-rate schedules --schedule accepts.</summary>
+    public static readonly string[] Schedules = ["cosine", "constant"];
+
+    /// <summary>Default hidden layers.</summary>
+    public const string DefaultLayers = "256,128";
+
+    /// <summary>Default model file.</summary>
+    public const string DefaultOut = "nabla-model.safetensors";
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliContext io)
+    {
+        var data = new Option<string?>("--data") { Description = "Folder of MNIST-style IDX files (default: the shipped digits, data/mnist10k)", HelpName = "DIR" };
+        var layers = new Option<string>("--layers") { Description = "Hidden layer sizes, comma-separated (e.g. 256,128; 'none' for a linear model)", DefaultValueFactory = _ => DefaultLayers, HelpName = "SIZES" };
+        var activation = new Option<string>("--activation") { Description = "Hidden-layer activation", DefaultValueFactory = _ => "relu" };
+        activation.AcceptOnlyFromAmong(Activations);
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", HelpName = "N", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Mini-batch size", HelpName = "N", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var lr = new Option<float>("--lr") { Description = "Learning rate of SGD", HelpName = "RATE", DefaultValueFactory = _ => 0.1f }.Positive();
+        var momentum = new Option<float>("--momentum") { Description = "Momentum of SGD (0 for plain SGD)", HelpName = "M", DefaultValueFactory = _ => 0.9f };
+        momentum.Validators.Add(r =>
+        {
+            float m = r.GetValueOrDefault<float>();
+            if (!(m >= 0 && m < 1)) r.AddError($"--momentum must be in [0, 1), got {m.ToString(CultureInfo.InvariantCulture)}.");
+        });
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data split and shuffling", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Model file to write (safetensors)", DefaultValueFactory = _ => DefaultOut, HelpName = "FILE" };
+        var threads = new Option<int?>("--threads") { Description = "Worker threads for the kernels (default: all cores)", HelpName = "N" };
+        threads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is int t && t < 1) r.AddError($"--threads must be at least 1, got {t}.");
+        });
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule over the epochs", DefaultValueFactory = _ => "cosine" };
+        schedule.AcceptOnlyFromAmong(Schedules);
+        var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are (default: random shifts of up to 2 pixels and rotations of up to 10 degrees)" };
+        var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is int n && n < 3) r.AddError($"--limit must be at least 3, got {n}.");
+        });
+
+        var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, lr, momentum, schedule, noAugment, seed, output, threads, limit }) command.Options.Add(o);
+        command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
+        {
+            Data = p.GetValue(data),
+            Layers = ParseLayers(p.GetValue(layers)!),
+            Activation = p.GetValue(activation)!,
+            Epochs = p.GetValue(epochs),
+            Batch = p.GetValue(batch),
+            LearningRate = p.GetValue(lr),
+            Momentum = p.GetValue(momentum),
+            Schedule = p.GetValue(schedule)!,
+            Augment = !p.GetValue(noAugment),
+            Seed = p.GetValue(seed),
+            Out = p.GetValue(output)!,
+            Threads = p.GetValue(threads),
+            Limit = p.GetValue(limit),
+        })));
+        return command;
+    }
+
+    /// <summary>Parses "256,128" (or "none" / "" for no hidden layer).</summary>
+    public static int[] ParseLayers(string text)
+    {
+        string t = text.Trim();
+        if (t.Length == 0 || t.Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        var parts = t.Split(',', StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 1 || sizes[i] > 1 << 16)
+                throw new UsageException($"--layers '{text}': each size must be a whole number from 1 to 65536, separated by commas (e.g. 256,128).");
+        return sizes;
+    }
+
+    /// <summary>The MLP: Linear layers of the given sizes with the activation between them.</summary>
+    public static Sequential BuildModel(int inputs, IReadOnlyList<int> hidden, string activation, int classes, Random rng)
+    {
+        var model = new Sequential();
+        int width = inputs;
+        foreach (int h in hidden)
+        {
+            model.Add(new Linear(width, h, rng: rng));
+            model.Add(activation switch
+            {
+                "relu" => new ReLU(),
+                "tanh" => new Tanh(),
+                "sigmoid" => new Sigmoid(),
+                "leaky-relu" => new LeakyReLU(0.01f),
+                _ => throw new UsageException($"unknown activation '{activation}'; use one of {string.Join(", ", Activations)}."),
+            });
+            width = h;
+        }
+        model.Add(new Linear(width, classes, rng: rng));
+        return model;
+    }
+
+    /// <summary>Runs training with <paramref name="s"/>; returns the exit code.</summary>
+    public static int Run(CliContext io, TrainSettings s)
+    {
+        var clock = Stopwatch.StartNew();
+        if (s.Threads is int t) WorkerPool.Threads = t;
+        string outPath = Path.GetFullPath(s.Out);
+        if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
+
+        var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
+        if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
+
+        var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed));
+        var loss = new CrossEntropyLoss();
+        var optimizer = new Sgd(model.Parameters(), s.LearningRate, s.Momentum);
+        string arch = string.Join("-", new[] { data.Height * data.Width }.Concat(s.Layers).Append(data.Classes));
+
+        io.Markup($"[bold]data[/]   {Markup.Escape(data.Name)}: {data.Height}x{data.Width} images, {data.Classes} classes");
+        io.Markup($"       {Markup.Escape(data.Split)}");
+        io.Markup($"[bold]model[/]  {arch} MLP, {s.Activation}, {model.ParameterCount:N0} parameters");
+        io.Markup($"[bold]train[/]  SGD lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}) momentum {Common.F(s.Momentum, "G4")}, batch {s.Batch}, {s.Epochs} epochs, " +
+                  $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}, seed {s.Seed}, {WorkerPool.Threads} threads");
+
+        var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
+        if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
+        if (s.Schedule == "cosine") options.Callbacks.Add(new LearningRateScheduler(new CosineAnnealingLR(s.Epochs)));
+        History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
+
+        var test = Trainer.Evaluate(model, data.Test, loss);
+        io.Line();
+        io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
+        io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
+
+        var training = new JsonObject
+        {
+            ["layers"] = new JsonArray(s.Layers.Select(l => (JsonNode)l).ToArray()),
+            ["activation"] = s.Activation,
+            ["epochs"] = s.Epochs,
+            ["batch"] = s.Batch,
+            ["optimizer"] = "sgd",
+            ["lr"] = s.LearningRate,
+            ["momentum"] = s.Momentum,
+            ["schedule"] = s.Schedule,
+            ["augment"] = s.Augment ? "shift 2 px, rotate 10 degrees" : "none",
+            ["loss"] = loss.Name,
+            ["final_train_loss"] = history.Last.Loss,
+            ["final_validation_accuracy"] = history.Last.ValidationAccuracy,
+        }.ToJsonString();
+        ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
+        io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The default augmentation: random shifts of up to 2 pixels and rotations of up to 10 degrees.</summary>
+    public static ImageAugmentation Augmentation(int height, int width) => new ImageAugmentation(height, width).Shift(2).Rotate(10);
+
+    private static long Correct(ConfusionMatrix m)
+    {
+        long c = 0;
+        for (int i = 0; i < m.Classes; i++) c += m.Counts[i, i];
+        return c;
+    }
+
+    /// <summary>One epoch's figures as a line.</summary>
+    public static string FormatEpoch(EpochResult r, int epochs)
+    {
+        string width = epochs.ToString(CultureInfo.InvariantCulture);
+        string line = $"epoch {r.Epoch.ToString(CultureInfo.InvariantCulture).PadLeft(width.Length)}/{width}  loss {Common.F(r.Loss)}  acc {Common.Percent(r.Accuracy)}";
+        if (r.ValidationLoss is double vl && r.ValidationAccuracy is double va) line += $"  val loss {Common.F(vl)}  val acc {Common.Percent(va)}";
+        return line + $"  {Common.F(r.Seconds, "F1")} s";
+    }
+
+    private static History FitPlain(CliContext io, Module model, DataSplits data, Loss loss, Optimizer optimizer, FitOptions options)
+    {
+        io.Line();
+        options.OnEpoch = r => io.Line(FormatEpoch(r, options.Epochs));
+        return Trainer.Fit(model, data.Train, loss, optimizer, options);
+    }
+
+    private static History FitWithProgress(CliContext io, Module model, DataSplits data, Loss loss, Optimizer optimizer, FitOptions options)
+    {
+        io.Line();
+        return io.Out.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                int taskEpoch = 0;
+                string total = options.Epochs.ToString(CultureInfo.InvariantCulture);
+                string Head(int epoch) => $"epoch {epoch.ToString(CultureInfo.InvariantCulture).PadLeft(total.Length)}/{total}";
+                options.OnBatch = b =>
+                {
+                    if (task is null || taskEpoch != b.Epoch)
+                    {
+                        task = ctx.AddTask(Head(b.Epoch), maxValue: b.Batches);
+                        taskEpoch = b.Epoch;
+                    }
+                    task.Value = b.Batch;
+                    task.Description = $"{Head(b.Epoch)}  loss {Common.F(b.Loss)}";
+                };
+                options.OnEpoch = r =>
+                {
+                    if (task is null) return;
+                    task.Description = FormatEpoch(r, options.Epochs);
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                    ctx.Refresh();
+                };
+                return Trainer.Fit(model, data.Train, loss, optimizer, options);
+            });
+    }
+}
+
+/// <summary>The settings of <c>nabla train</c>.</summary>
+public sealed record TrainSettings
+{
+    /// <summary>Data folder (null: the shipped digits).</summary>
+    public string? Data { get; init; }
+
+    /// <summary>Hidden layer sizes.</summary>
+    public int[] Layers { get; init; } = [256, 128];
+
+    /// <summary>Hidden activation: relu, tanh, sigmoid or leaky-relu.</summary>
+    public string Activation { get; init; } = "relu";
+
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Batch size.</summary>
+    public int Batch { get; init; } = 64;
+
+    /// <summary>SGD learning rate.</summary>
+    public float LearningRate { get; init; } = 0.1f;
+
+    /// <summary>SGD momentum.</summary>
+    public float Momentum { get; init; } = 0.9f;
+
+    /// <summary>Learning-rate schedule: cosine or constant.</summary>
+    public string Schedule { get; init; } = "cosine";
+
+    /// <summary>Whether to augment the training images (shifts and rotations).</summary>
+    public bool Augment { get; init; } = true;
+
+    /// <summary>Seed.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Model file.</summary>
+    public string Out { get; init; } = TrainCommand.DefaultOut;
+
+    /// <summary>Kernel threads (null: leave as is).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Seeded subset size per data file (null: all).</summary>
+    public int? Limit { get; init; }
+}
