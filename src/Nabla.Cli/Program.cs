@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Create(io));
         root.Subcommands.Add(EvaluateCommand.Create(io));
         root.Subcommands.Add(PredictCommand.Create(io));
+        root.Subcommands.Add(DemoCommand.Create(io));
         return Common.Invoke(root, args, io);
     }
 }
