@@ -44,7 +44,7 @@ public static class OptimizersDemo
     public static IReadOnlyList<OptimizerRun> Run(DemoRun run, string? dataFolder = null)
     {
         int epochs = run.Fast ? 2 : 10, batch = 64;
-        var data = DataLoading.Load(dataFolder, run.Seed, run.Fast ? 1500 : null);
+        var data = DataLoading.Load(dataFolder, run.Seed, run.Fast ? 3000 : null);
         int inputs = data.Height * data.Width;
         run.Heading($"Optimisers on {data.Name}");
         run.Line($"{inputs}-{Hidden}-{data.Classes} MLP (ReLU), cross-entropy, batch {batch}, {epochs} epochs, same initial weights");
