@@ -14,16 +14,15 @@ public static class DemoCommand
     public static Command Create(CliContext io)
     {
         var names = DemoCatalog.All.Select(d => d.Name).Append("all").ToArray();
-        var name = new Argument<string>("name")
-        {
-            Description = "The demo: " + string.Join("; ", DemoCatalog.All.Select(d => $"{d.Name}: {d.Description}")) + "; all: every demo",
-        };
+        var name = new Argument<string>("name") { Description = "Which demo (listed above), or all" };
         name.AcceptOnlyFromAmong(names);
         var output = new Option<string>("--out") { Description = "Folder for the PNG files (created if needed)", DefaultValueFactory = _ => ".", HelpName = "DIR" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and sampling", DefaultValueFactory = _ => 1 };
         var fast = new Option<bool>("--fast") { Description = "A shorter run (fewer epochs and samples), for tests" };
 
-        var command = new Command("demo", "Run an experiment of the lecture notes: print its figures and write its plots (PNG)");
+        int width = DemoCatalog.All.Max(d => d.Name.Length);
+        var command = new Command("demo", "Run an experiment of the lecture notes: print its figures and write its plots (PNG).\n\nDemos:\n" +
+            string.Join("\n", DemoCatalog.All.Select(d => $"  {d.Name.PadRight(width)}  {d.Description}")) + $"\n  {"all".PadRight(width)}  every demo, one after the other");
         command.Arguments.Add(name);
         foreach (var o in new Option[] { output, seed, fast }) command.Options.Add(o);
         command.SetAction(p => Common.Guard(io, () =>
