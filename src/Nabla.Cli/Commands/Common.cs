@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using Nabla.Data;
 using Nabla.Nn;
@@ -167,10 +168,24 @@ public static class Common
     {
         option.Validators.Add(r =>
         {
-            var v = r.GetValueOrDefault<T>();
-            if (v is not null && v.CompareTo(min) < 0) r.AddError($"{option.Name} must be at least {min}, got {v}.");
+            if (TryGetValue(r, out T? v) && v is not null && v.CompareTo(min) < 0) r.AddError($"{option.Name} must be at least {min}, got {v}.");
         });
         return option;
+    }
+
+    /// <summary>The value of an option in a validator, or false when it did not parse (that error is already reported).</summary>
+    public static bool TryGetValue<T>(OptionResult result, out T? value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default;
+            return false;
+        }
     }
 
     /// <summary>Adds a validator that requires a positive, finite value.</summary>
@@ -178,7 +193,7 @@ public static class Common
     {
         option.Validators.Add(r =>
         {
-            float v = r.GetValueOrDefault<float>();
+            if (!TryGetValue(r, out float v)) return;
             if (!(v > 0) || !float.IsFinite(v)) r.AddError($"{option.Name} must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}.");
         });
         return option;

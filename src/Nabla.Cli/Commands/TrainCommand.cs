@@ -44,7 +44,7 @@ public static class TrainCommand
         var momentum = new Option<float>("--momentum") { Description = "Momentum of SGD (0 for plain SGD)", HelpName = "M", DefaultValueFactory = _ => 0.9f };
         momentum.Validators.Add(r =>
         {
-            float m = r.GetValueOrDefault<float>();
+            if (!Common.TryGetValue(r, out float m)) return;
             if (!(m >= 0 && m < 1)) r.AddError($"--momentum must be in [0, 1), got {m.ToString(CultureInfo.InvariantCulture)}.");
         });
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, data split and shuffling", HelpName = "N", DefaultValueFactory = _ => 1 };
@@ -52,7 +52,7 @@ public static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads for the kernels (default: all cores)", HelpName = "N" };
         threads.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int t && t < 1) r.AddError($"--threads must be at least 1, got {t}.");
+            if (Common.TryGetValue(r, out int? t) && t < 1) r.AddError($"--threads must be at least 1, got {t}.");
         });
         var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule over the epochs", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong(Schedules);
@@ -60,7 +60,7 @@ public static class TrainCommand
         var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
         limit.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is int n && n < 3) r.AddError($"--limit must be at least 3, got {n}.");
+            if (Common.TryGetValue(r, out int? n) && n < 3) r.AddError($"--limit must be at least 3, got {n}.");
         });
 
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
@@ -122,8 +122,21 @@ public static class TrainCommand
     /// <summary>Runs training with <paramref name="s"/>; returns the exit code.</summary>
     public static int Run(CliContext io, TrainSettings s)
     {
-        var clock = Stopwatch.StartNew();
+        int threadsBefore = WorkerPool.Threads;
         if (s.Threads is int t) WorkerPool.Threads = t;
+        try
+        {
+            return Train(io, s);
+        }
+        finally
+        {
+            WorkerPool.Threads = threadsBefore; // leave the process as it was (the tool also runs in-process)
+        }
+    }
+
+    private static int Train(CliContext io, TrainSettings s)
+    {
+        var clock = Stopwatch.StartNew();
         string outPath = Path.GetFullPath(s.Out);
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
@@ -143,6 +156,7 @@ public static class TrainCommand
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
+        options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (s.Schedule == "cosine") options.Callbacks.Add(new LearningRateScheduler(new CosineAnnealingLR(s.Epochs)));
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
 
@@ -230,6 +244,22 @@ public static class TrainCommand
                 };
                 return Trainer.Fit(model, data.Train, loss, optimizer, options);
             });
+    }
+}
+
+/// <summary>
+/// Stops training when an epoch ends with a non-finite training or validation loss: Trainer.Fit checks each
+/// batch's loss before the step, so the last step of an epoch can still leave NaN weights behind.
+/// </summary>
+internal sealed class DivergenceCheck(float learningRate) : ITrainingCallback
+{
+    public bool OnEpochEnd(TrainingContext context, EpochResult result)
+    {
+        if (!double.IsFinite(result.Loss) || result.ValidationLoss is double v && !double.IsFinite(v))
+            throw new TrainingDivergedException(
+                $"Training diverged in epoch {result.Epoch}: the {(double.IsFinite(result.Loss) ? "validation" : "training")} loss is " +
+                $"{(double.IsFinite(result.Loss) ? result.ValidationLoss : result.Loss)}. Lower the learning rate (now {learningRate.ToString("G4", CultureInfo.InvariantCulture)}).");
+        return true;
     }
 }
 
