@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(EvaluateCommand.Create(io));
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
+        root.Subcommands.Add(BenchCommand.Create(io));
         return Common.Invoke(root, args, io);
     }
 }
