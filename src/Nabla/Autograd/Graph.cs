@@ -49,12 +49,20 @@ internal static class Graph
         return result;
     }
 
+    [ThreadStatic] private static List<Tensor>? orderCache;
+    [ThreadStatic] private static HashSet<Tensor>? visitedCache;
+    [ThreadStatic] private static Stack<(Tensor node, bool expanded)>? stackCache;
+
     public static void Backward(Tensor root, Tensor gradOutput)
     {
         // Reverse topological order by iterative DFS: a node runs after everything that uses it.
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor node, bool expanded)>();
+        // The work lists are reused per thread so that a training step does not allocate them.
+        var order = orderCache ??= new List<Tensor>();
+        var visited = visitedCache ??= new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = stackCache ??= new Stack<(Tensor node, bool expanded)>();
+        order.Clear();
+        visited.Clear();
+        stack.Clear();
         stack.Push((root, false));
         while (stack.Count > 0)
         {
@@ -79,5 +87,7 @@ internal static class Graph
             if (node.BackwardFn is null || node.Grad is null) continue;
             node.BackwardFn(node.Grad);
         }
+        order.Clear(); // drop references to the graph
+        visited.Clear();
     }
 }

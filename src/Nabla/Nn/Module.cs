@@ -11,7 +11,7 @@ public sealed class Parameter : Tensor
     public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
 
     /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
-    public Parameter(params int[] shape) : base(new Shape(shape)) => RequiresGrad = true;
+    public Parameter(params int[] shape) : base(new float[new Shape(shape).Size], new Shape(shape)) => RequiresGrad = true;
 }
 
 /// <summary>
@@ -83,10 +83,13 @@ public abstract class Module
     /// <summary>Total number of learnable values.</summary>
     public long ParameterCount => Parameters().Sum(p => (long)p.Length);
 
-    /// <summary>Clears the gradients of all parameters.</summary>
+    /// <summary>
+    /// Zeroes the gradients of all parameters in place (PyTorch's <c>zero_grad(set_to_none=False)</c>),
+    /// so that steady-state training steps reuse the gradient buffers.
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        foreach (var p in Parameters()) p.Grad?.Data.Clear();
     }
 
     /// <summary>The parameters by dotted name (the tensors themselves, not copies).</summary>

@@ -64,14 +64,14 @@ public static partial class Ops
     private static Tensor SoftmaxLast(Tensor x, int _)
     {
         int c = x.Shape.Last, rows = x.Length / Math.Max(c, 1);
-        var r = new Tensor(x.Shape);
+        var r = Tensor.Uninitialized(x.Shape);
         for (int i = 0; i < rows; i++) SoftmaxRow(x.Data.Slice(i * c, c), r.Data.Slice(i * c, c));
         if (Graph.NeedsGrad(x))
             Graph.Record(r, "Softmax", [x], g =>
             {
                 // dx = y ⊙ (g − ⟨g, y⟩) per row
                 var gx = x.GradBuffer().Data;
-                var tmp = new float[c];
+                var tmp = TensorArena.Allocate(c, clear: false);
                 for (int i = 0; i < rows; i++)
                 {
                     var y = r.Data.Slice(i * c, c);
@@ -87,14 +87,14 @@ public static partial class Ops
     private static Tensor LogSoftmaxLast(Tensor x, int _)
     {
         int c = x.Shape.Last, rows = x.Length / Math.Max(c, 1);
-        var r = new Tensor(x.Shape);
+        var r = Tensor.Uninitialized(x.Shape);
         for (int i = 0; i < rows; i++) LogSoftmaxRow(x.Data.Slice(i * c, c), r.Data.Slice(i * c, c));
         if (Graph.NeedsGrad(x))
             Graph.Record(r, "LogSoftmax", [x], g =>
             {
                 // dx = g − softmax(x)·Σg per row, with softmax = exp(log-softmax)
                 var gx = x.GradBuffer().Data;
-                var p = new float[c];
+                var p = TensorArena.Allocate(c, clear: false);
                 for (int i = 0; i < rows; i++)
                 {
                     var gy = g.Data.Slice(i * c, c);

@@ -61,7 +61,7 @@ public static partial class Ops
             Graph.Record(r, "Div", [a, b], g =>
             {
                 // ∂(a/b)/∂a = 1/b ; ∂(a/b)/∂b = −a/b² = −r/b.
-                var gOverB = new float[so.Size];
+                var gOverB = TensorArena.Allocate(so.Size, clear: false);
                 Broadcast.Binary<DivOp>(g.Data, so, b.Data, b.Shape, gOverB, so);
                 if (a.RequiresGrad) Broadcast.SumInto(gOverB, so, a.GradBuffer().Data, a.Shape);
                 if (b.RequiresGrad)
@@ -77,21 +77,21 @@ public static partial class Ops
     private static (Tensor result, Shape shape) BinaryForward<TOp>(Tensor a, Tensor b, string op) where TOp : struct, IBinaryOp
     {
         var so = Shape.Broadcast(a.Shape, b.Shape, op);
-        var r = new Tensor(so);
+        var r = Tensor.Uninitialized(so);
         Broadcast.Binary<TOp>(a.Data, a.Shape, b.Data, b.Shape, r.Data, so);
         return (r, so);
     }
 
     private static float[] Times(Tensor g, Tensor other, Shape so)
     {
-        var t = new float[so.Size];
+        var t = TensorArena.Allocate(so.Size, clear: false);
         Broadcast.Binary<MulOp>(g.Data, so, other.Data, other.Shape, t, so);
         return t;
     }
 
     private static float[] Negated(ReadOnlySpan<float> x)
     {
-        var t = new float[x.Length];
+        var t = TensorArena.Allocate(x.Length, clear: false);
         TensorPrimitives.Negate(x, t);
         return t;
     }
@@ -113,12 +113,12 @@ public static partial class Ops
     /// </summary>
     internal static Tensor Unary(Tensor x, string op, SpanMap forward, SpanDerivative derivative)
     {
-        var r = new Tensor(x.Shape);
+        var r = Tensor.Uninitialized(x.Shape);
         forward(x.Data, r.Data);
         if (Graph.NeedsGrad(x))
             Graph.Record(r, op, [x], g =>
             {
-                var d = new float[x.Length];
+                var d = TensorArena.Allocate(x.Length, clear: false);
                 derivative(x.Data, r.Data, d);
                 var gx = x.GradBuffer().Data;
                 TensorPrimitives.FusedMultiplyAdd(g.Data, d, gx, gx);

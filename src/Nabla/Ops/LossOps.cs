@@ -101,7 +101,7 @@ public static partial class Ops
                 if (logits.RequiresGrad)
                 {
                     var gz = logits.GradBuffer().Data;
-                    var sig = new float[n];
+                    var sig = TensorArena.Allocate(n, clear: false);
                     TensorPrimitives.Sigmoid(logits.Data, sig);
                     TensorPrimitives.Subtract(sig, target.Data, sig);
                     TensorPrimitives.MultiplyAdd(sig, g.Data[0] * scale, gz, gz);
@@ -122,7 +122,7 @@ public static partial class Ops
     public static Tensor CrossEntropy(Tensor logits, int[] targets, Reduction reduction = Reduction.Mean)
     {
         var (n, c) = CheckClassTargets("CrossEntropy", logits, targets);
-        var probs = new float[n * c];
+        var probs = TensorArena.Allocate(n * c, clear: false);
         double loss = 0;
         for (int i = 0; i < n; i++)
         {
@@ -211,7 +211,7 @@ public static partial class Ops
     {
         RequireSameShape("SmoothL1Loss", prediction, target);
         int n = prediction.Length;
-        var d = new float[n];
+        var d = TensorArena.Allocate(n, clear: false);
         TensorPrimitives.Subtract(prediction.Data, target.Data, d);
         double loss = 0;
         foreach (float x in d) loss += Math.Abs(x) < beta ? 0.5 * x * x / beta : Math.Abs(x) - 0.5 * beta;
@@ -220,7 +220,7 @@ public static partial class Ops
             Graph.Record(r, "SmoothL1Loss", [prediction, target], g =>
             {
                 float w = g.Data[0] / n;
-                var dd = new float[n];
+                var dd = TensorArena.Allocate(n, clear: false);
                 for (int i = 0; i < n; i++) dd[i] = w * (Math.Abs(d[i]) < beta ? d[i] / beta : SignOrNaN(d[i]));
                 if (prediction.RequiresGrad) AddInPlace(prediction.GradBuffer().Data, dd);
                 if (target.RequiresGrad) TensorPrimitives.Subtract(target.GradBuffer().Data, dd, target.GradBuffer().Data);

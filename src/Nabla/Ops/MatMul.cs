@@ -22,7 +22,7 @@ public static partial class Ops
     {
         int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
         if (b.Shape[0] != k) throw new ShapeMismatchException("MatMul", a.Shape, b.Shape, "inner dimensions differ");
-        var r = new Tensor(new Shape(m, n));
+        var r = Tensor.Uninitialized(new Shape(m, n));
         Gemm.Sgemm(false, false, m, n, k, 1f, a.Data, k, b.Data, n, 0f, r.Data, n);
         if (Graph.NeedsGrad(a, b))
             Graph.Record(r, "MatMul", [a, b], g =>
@@ -46,7 +46,7 @@ public static partial class Ops
             var flat = MatMul2D(Reshape(a, batch * m, k), b);
             return Reshape(flat, batch, m, n);
         }
-        var r = new Tensor(new Shape(batch, m, n));
+        var r = Tensor.Uninitialized(new Shape(batch, m, n));
         int sa = m * k, sb = k * n, sc = m * n;
         for (int i = 0; i < batch; i++)
             Gemm.Sgemm(false, false, m, n, k, 1f, a.Data.Slice(i * sa, sa), k, b.Data.Slice(i * sb, sb), n, 0f, r.Data.Slice(i * sc, sc), n);
@@ -74,7 +74,7 @@ public static partial class Ops
         int n = x.Shape[0], fin = x.Shape[1], fout = weight.Shape[0];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != fout))
             throw new ShapeMismatchException("Linear", weight.Shape, bias.Shape, "bias must be [out]");
-        var y = new Tensor(new Shape(n, fout));
+        var y = Tensor.Uninitialized(new Shape(n, fout));
         var yd = y.Data;
         if (bias is not null)
             for (int i = 0; i < n; i++) bias.Data.CopyTo(yd.Slice(i * fout, fout));

@@ -76,7 +76,7 @@ public static partial class Ops
         int ax = x.Shape.NormalizeAxis(axis);
         int outer = x.Shape.Product(0, ax), dim = x.Shape[ax], inner = x.Shape.Product(ax + 1, x.Rank);
         if (dim == 0) throw new ArgumentException($"Max: axis {ax} of shape {x.Shape} is empty.");
-        var r = new Tensor(x.Shape.With(ax, keepDim ? 1 : null));
+        var r = Tensor.Uninitialized(x.Shape.With(ax, keepDim ? 1 : null));
         var where = ArgMaxIndices(x.Data, outer, dim, inner);
         var xd = x.Data;
         var rd = r.Data;

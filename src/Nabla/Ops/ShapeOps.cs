@@ -48,7 +48,7 @@ public static partial class Ops
             throw new ArgumentException($"Permute: axes [{string.Join(", ", axes)}] are not a permutation of the {x.Rank} axes of shape {x.Shape}.");
         var perm = axes.Select(x.Shape.NormalizeAxis).ToArray();
         var outShape = new Shape(perm.Select(p => x.Shape[p]).ToArray());
-        var r = new Tensor(outShape);
+        var r = Tensor.Uninitialized(outShape);
         PermuteCopy(x.Data, x.Shape, perm, r.Data, accumulate: false);
         if (Graph.NeedsGrad(x))
         {
@@ -102,7 +102,7 @@ public static partial class Ops
         if (start < 0 || length < 0 || start + length > dim)
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is outside axis {ax} of shape {x.Shape}.");
         int outer = x.Shape.Product(0, ax), inner = x.Shape.Product(ax + 1, x.Rank);
-        var r = new Tensor(x.Shape.With(ax, length));
+        var r = Tensor.Uninitialized(x.Shape.With(ax, length));
         for (int o = 0; o < outer; o++)
             x.Data.Slice((o * dim + start) * inner, length * inner).CopyTo(r.Data.Slice(o * length * inner, length * inner));
         if (Graph.NeedsGrad(x))
@@ -134,7 +134,7 @@ public static partial class Ops
             total += p.Shape[ax];
         }
         int outer = first.Shape.Product(0, ax), inner = first.Shape.Product(ax + 1, first.Rank);
-        var r = new Tensor(first.Shape.With(ax, total));
+        var r = Tensor.Uninitialized(first.Shape.With(ax, total));
         int offset = 0;
         var offsets = new int[parts.Count];
         for (int pi = 0; pi < parts.Count; pi++)

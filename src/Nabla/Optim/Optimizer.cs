@@ -30,10 +30,13 @@ public abstract class Optimizer
     /// <summary>How many steps have been taken (1 during the first update).</summary>
     public int StepCount { get; private set; }
 
-    /// <summary>Clears every parameter's gradient.</summary>
+    /// <summary>
+    /// Zeroes every parameter's gradient in place (PyTorch's <c>zero_grad(set_to_none=False)</c>), so
+    /// that steady-state training steps reuse the gradient buffers instead of allocating new ones.
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.Grad = null;
+        foreach (var p in Parameters) p.Grad?.Data.Clear();
     }
 
     /// <summary>

@@ -24,8 +24,11 @@ public partial class Tensor
         Shape = shape;
     }
 
-    /// <summary>A zero-filled tensor of <paramref name="shape"/>.</summary>
-    public Tensor(Shape shape) : this(new float[shape.Size], shape) { }
+    /// <summary>A zero-filled tensor of <paramref name="shape"/> (arena-backed while a <see cref="TensorArena"/> is active).</summary>
+    public Tensor(Shape shape) : this(TensorArena.Allocate(shape.Size), shape) { }
+
+    /// <summary>A tensor whose contents are unspecified, for ops that overwrite every element.</summary>
+    internal static Tensor Uninitialized(Shape shape) => new(TensorArena.Allocate(shape.Size, clear: false), shape);
 
     /// <summary>The dimensions.</summary>
     public Shape Shape { get; private set; }
@@ -97,7 +100,8 @@ public partial class Tensor
     /// <summary>A tensor of <paramref name="shape"/> holding a copy of <paramref name="values"/>.</summary>
     public static Tensor FromArray(float[] values, params int[] shape)
     {
-        var s = shape.Length == 0 && values.Length != 1 ? new Shape(values.Length) : new Shape(shape);
+        // No shape means a 1-D tensor, as np.array([v]) has shape (1,); use Scalar for rank 0.
+        var s = shape.Length == 0 ? new Shape(values.Length) : new Shape(shape);
         if (values.Length != s.Size)
             throw new ArgumentException($"FromArray: {values.Length} values do not fit shape {s} ({s.Size} elements).");
         return new Tensor((float[])values.Clone(), s);
@@ -229,7 +233,8 @@ public partial class Tensor
     /// <summary>The gradient buffer, created as zeros on first use; backward rules add into it.</summary>
     internal Tensor GradBuffer()
     {
-        if (Grad is null) Grad = new Tensor(Shape);
+        // Leaf gradients outlive the step, so they never come from an arena.
+        if (Grad is null) Grad = IsLeaf ? new Tensor(new float[Shape.Size], Shape) : new Tensor(Shape);
         else if (Grad.Shape != Shape) throw new InvalidOperationException($"Gradient shape {Grad.Shape} does not match tensor shape {Shape}.");
         return Grad;
     }

@@ -98,4 +98,24 @@ public static class Predictions
             return output.ToArray().Select(v => v > threshold ? 1 : 0).ToArray();
         return Ops.ArgMax(output.Rank == 2 ? output : Ops.Flatten(output, 1), -1);
     }
+
+    /// <summary>How many rows of <paramref name="output"/> predict their label (see <see cref="Classes"/>); allocates nothing.</summary>
+    public static int CountCorrect(Tensor output, int[] labels, float threshold = 0.5f)
+    {
+        int n = labels.Length;
+        if (n == 0) return 0;
+        int width = output.Length / n;
+        if (width * n != output.Length)
+            throw new ShapeMismatchException("CountCorrect", output.Shape, new Shape(n), "outputs and labels differ in count");
+        var d = output.Data;
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int predicted = width == 1
+                ? (d[i] > threshold ? 1 : 0)
+                : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(d.Slice(i * width, width));
+            if (predicted == labels[i]) correct++;
+        }
+        return correct;
+    }
 }

@@ -124,6 +124,7 @@ public static class Trainer
         var loader = new DataLoader(train, options.BatchSize, options.Shuffle, options.Seed);
         var augmentRng = new Random(options.Seed + 7919);
         var parameters = optimizer.Parameters;
+        var arena = new TensorArena();
 
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
@@ -136,24 +137,29 @@ public static class Trainer
             {
                 batchIndex++;
                 if (options.Augment is not null) options.Augment(batch.Inputs, augmentRng);
-                optimizer.ZeroGrad();
-                optimizer.BeforeForward(); // e.g. the accelerated method moves to its look-ahead point
-                var output = model.Forward(batch.Inputs);
-                var l = loss.Forward(output, batch.Labels);
-                float value = l.Item();
-                if (!float.IsFinite(value))
-                    throw new TrainingDivergedException(
-                        $"Training diverged in epoch {epoch}, batch {batchIndex}: the loss is {value}. Lower the learning rate (now {optimizer.LearningRate}) or check the inputs for NaN.");
-                l.Backward();
-                if (options.ClipGradNorm is float max) ClipGradNorm(parameters, max);
-                optimizer.Step();
-
+                // Everything the step creates lives in the arena and is recycled by the next step.
+                arena.Reset();
+                float value;
+                using (arena.Activate())
+                {
+                    optimizer.ZeroGrad();
+                    optimizer.BeforeForward(); // e.g. the accelerated method moves to its look-ahead point
+                    var output = model.Forward(batch.Inputs);
+                    var l = loss.Forward(output, batch.Labels);
+                    value = l.Item();
+                    if (!float.IsFinite(value))
+                        throw new TrainingDivergedException(
+                            $"Training diverged in epoch {epoch}, batch {batchIndex}: the loss is {value}. Lower the learning rate (now {optimizer.LearningRate}) or check the inputs for NaN.");
+                    l.Backward();
+                    if (options.ClipGradNorm is float max) ClipGradNorm(parameters, max);
+                    optimizer.Step();
+                    correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
+                }
                 lossSum += (double)value * batch.Size;
                 seen += batch.Size;
-                var predicted = Predictions.Classes(output, options.BinaryThreshold);
-                for (int i = 0; i < predicted.Length; i++) if (predicted[i] == batch.Labels[i]) correct++;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
             }
+            arena.Reset();
 
             double? valLoss = null, valAcc = null;
             if (options.Validation is not null)
@@ -162,6 +168,10 @@ public static class Trainer
                 valLoss = ev.Loss;
                 valAcc = ev.Accuracy;
             }
+            // A huge but finite loss can still leave NaN/∞ weights behind after the step.
+            if (!AllFinite(parameters) || valLoss is double vl && !double.IsFinite(vl))
+                throw new TrainingDivergedException(
+                    $"Training diverged in epoch {epoch}: the weights are no longer finite (last training loss {lossSum / Math.Max(seen, 1):G3}). Lower the learning rate (now {optimizer.LearningRate}).");
             var result = new EpochResult(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, optimizer.LearningRate, clock.Elapsed.TotalSeconds);
             history.Epochs.Add(result);
             options.OnEpoch?.Invoke(result);
@@ -183,8 +193,11 @@ public static class Trainer
             using var _ = GradMode.NoGrad();
             var confusion = new ConfusionMatrix(Math.Max(data.NumClasses, 2));
             double lossSum = 0;
+            var arena = new TensorArena();
             foreach (var batch in new DataLoader(data, batchSize))
             {
+                arena.Reset();
+                using var active = arena.Activate();
                 var output = model.Forward(batch.Inputs);
                 lossSum += (double)loss.Forward(output, batch.Labels).Item() * batch.Size;
                 var predicted = Predictions.Classes(output, binaryThreshold);
@@ -217,6 +230,16 @@ public static class Trainer
         {
             model.Train(wasTraining);
         }
+    }
+
+    private static bool AllFinite(IReadOnlyList<Parameter> parameters)
+    {
+        foreach (var p in parameters)
+        {
+            // NaN and ±∞ propagate through a sum, so one vectorised pass per parameter suffices.
+            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(p.Data))) return false;
+        }
+        return true;
     }
 
     /// <summary>Rescales all gradients so that their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
