@@ -23,7 +23,7 @@ public static class TrainCommand
     public static readonly string[] Activations = ["relu", "tanh", "sigmoid", "leaky-relu"];
 
     /// <summary>The learning-rate schedules --schedule accepts.</summary>
-    public static readonly string[] Schedules = ["cosine", "constant"];
+    public static readonly string[] Schedules = ["cosine", "constant", "step", "exponential", "plateau"];
 
     /// <summary>Default hidden layers.</summary>
     public const string DefaultLayers = "256,128";
@@ -40,8 +40,10 @@ public static class TrainCommand
         activation.AcceptOnlyFromAmong(Activations);
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", HelpName = "N", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", HelpName = "N", DefaultValueFactory = _ => 64 }.AtLeast(1);
-        var lr = new Option<float>("--lr") { Description = "Learning rate of SGD", HelpName = "RATE", DefaultValueFactory = _ => 0.1f }.Positive();
-        var momentum = new Option<float>("--momentum") { Description = "Momentum of SGD (0 for plain SGD)", HelpName = "M", DefaultValueFactory = _ => 0.9f };
+        var optimizerName = new Option<string>("--optimizer") { Description = "Optimiser: sgd (with --momentum), momentum, nesterov, adagrad, rmsprop, adam, adamw, accelerated (the notes' Nesterov method)", HelpName = "NAME", DefaultValueFactory = _ => "sgd" };
+        optimizerName.AcceptOnlyFromAmong([.. Optimizers.Names]);
+        var lr = new Option<float>("--lr") { Description = "Learning rate (default: 0.1 for sgd, momentum and nesterov, else the optimiser's usual one)", HelpName = "RATE", DefaultValueFactory = _ => 0.1f }.Positive();
+        var momentum = new Option<float>("--momentum") { Description = "Momentum of sgd, momentum and nesterov (0: plain SGD); of rmsprop only when given", HelpName = "M", DefaultValueFactory = _ => 0.9f };
         momentum.Validators.Add(r =>
         {
             if (!Common.TryGetValue(r, out float m)) return;
@@ -56,6 +58,17 @@ public static class TrainCommand
         });
         var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule over the epochs", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong(Schedules);
+        var dropout = new Option<float>("--dropout") { Description = "Dropout probability after each hidden layer (0: none)", HelpName = "P", DefaultValueFactory = _ => 0f };
+        dropout.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out float d) && !(d >= 0 && d < 1)) r.AddError($"--dropout must be in [0, 1), got {d.ToString(CultureInfo.InvariantCulture)}.");
+        });
+        var earlyStop = new Option<int?>("--early-stop") { Description = "Stop after N epochs without a better validation loss, keeping the best weights", HelpName = "N" };
+        earlyStop.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out int? n) && n < 1) r.AddError($"--early-stop must be at least 1, got {n}.");
+        });
+        var plot = new Option<string?>("--plot") { Description = "Write loss and accuracy curves to FILE (PNG) and the test confusion matrix to FILE-confusion.png", HelpName = "FILE" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are (default: random shifts of up to 2 pixels and rotations of up to 10 degrees)" };
         var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
         limit.Validators.Add(r =>
@@ -64,7 +77,7 @@ public static class TrainCommand
         });
 
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, lr, momentum, schedule, noAugment, seed, output, threads, limit }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
         command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
         {
             Data = p.GetValue(data),
@@ -72,8 +85,13 @@ public static class TrainCommand
             Activation = p.GetValue(activation)!,
             Epochs = p.GetValue(epochs),
             Batch = p.GetValue(batch),
-            LearningRate = p.GetValue(lr),
+            Optimizer = p.GetValue(optimizerName)!,
+            LearningRate = p.GetResult(lr) is { Implicit: false } ? p.GetValue(lr) : DefaultLearningRate(p.GetValue(optimizerName)!),
             Momentum = p.GetValue(momentum),
+            MomentumGiven = p.GetResult(momentum) is { Implicit: false },
+            Dropout = p.GetValue(dropout),
+            EarlyStop = p.GetValue(earlyStop),
+            Plot = p.GetValue(plot),
             Schedule = p.GetValue(schedule)!,
             Augment = !p.GetValue(noAugment),
             Seed = p.GetValue(seed),
@@ -97,8 +115,35 @@ public static class TrainCommand
         return sizes;
     }
 
-    /// <summary>The MLP: Linear layers of the given sizes with the activation between them.</summary>
-    public static Sequential BuildModel(int inputs, IReadOnlyList<int> hidden, string activation, int classes, Random rng)
+    /// <summary>The learning rate used when --lr is not given: 0.1 for the SGD family, else <see cref="Optimizers.DefaultLearningRate"/>.</summary>
+    public static float DefaultLearningRate(string optimizer) =>
+        optimizer is "sgd" or "momentum" or "nesterov" ? 0.1f : Optimizers.DefaultLearningRate(optimizer);
+
+    /// <summary>The optimiser of <paramref name="s"/>: --momentum goes to sgd, momentum and nesterov, and to rmsprop when given.</summary>
+    public static Optimizer CreateOptimizer(TrainSettings s, IEnumerable<Parameter> parameters)
+    {
+        bool takesMomentum = s.Optimizer is "sgd" or "momentum" or "nesterov";
+        if (s.MomentumGiven && !takesMomentum && s.Optimizer != "rmsprop")
+            throw new UsageException($"--momentum does not apply to --optimizer {s.Optimizer} (only to sgd, momentum, nesterov and rmsprop).");
+        if (s.Optimizer is "momentum" or "nesterov" && s.Momentum == 0f)
+            throw new UsageException($"--optimizer {s.Optimizer} needs --momentum above 0 (use --optimizer sgd for plain SGD).");
+        float? momentum = takesMomentum || s.MomentumGiven ? s.Momentum : null;
+        return Optimizers.Create(s.Optimizer, parameters, s.LearningRate, momentum);
+    }
+
+    /// <summary>The learning-rate schedule called <paramref name="name"/> for a run of <paramref name="epochs"/> epochs (null: constant).</summary>
+    public static LearningRateSchedule? CreateSchedule(string name, int epochs) => name switch
+    {
+        "cosine" => new CosineAnnealingLR(epochs),
+        "step" => new StepLR(Math.Max(1, epochs / 3), 0.1f),
+        "exponential" => new ExponentialLR(0.9f),
+        "plateau" => new ReduceLROnPlateau(MetricMode.Min, factor: 0.1f, patience: 2),
+        "constant" => null,
+        _ => throw new UsageException($"unknown schedule '{name}'; use one of {string.Join(", ", Schedules)}."),
+    };
+
+    /// <summary>The MLP: Linear layers of the given sizes with the activation (and dropout, if <paramref name="dropout"/> &gt; 0) between them.</summary>
+    public static Sequential BuildModel(int inputs, IReadOnlyList<int> hidden, string activation, int classes, Random rng, float dropout = 0f)
     {
         var model = new Sequential();
         int width = inputs;
@@ -113,6 +158,7 @@ public static class TrainCommand
                 "leaky-relu" => new LeakyReLU(0.01f),
                 _ => throw new UsageException($"unknown activation '{activation}'; use one of {string.Join(", ", Activations)}."),
             });
+            if (dropout > 0f) model.Add(new Dropout(dropout, rng));
             width = h;
         }
         model.Add(new Linear(width, classes, rng: rng));
@@ -143,27 +189,43 @@ public static class TrainCommand
         var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
-        var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed));
+        var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
         var loss = new CrossEntropyLoss();
-        var optimizer = new Sgd(model.Parameters(), s.LearningRate, s.Momentum);
+        var optimizer = CreateOptimizer(s, model.Parameters());
+        var schedule = CreateSchedule(s.Schedule, s.Epochs);
         string arch = string.Join("-", new[] { data.Height * data.Width }.Concat(s.Layers).Append(data.Classes));
 
         io.Markup($"[bold]data[/]   {Markup.Escape(data.Name)}: {data.Height}x{data.Width} images, {data.Classes} classes");
         io.Markup($"       {Markup.Escape(data.Split)}");
-        io.Markup($"[bold]model[/]  {arch} MLP, {s.Activation}, {model.ParameterCount:N0} parameters");
-        io.Markup($"[bold]train[/]  SGD lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}) momentum {Common.F(s.Momentum, "G4")}, batch {s.Batch}, {s.Epochs} epochs, " +
-                  $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}, seed {s.Seed}, {WorkerPool.Threads} threads");
+        io.Markup($"[bold]model[/]  {arch} MLP, {s.Activation}{(s.Dropout > 0 ? $", dropout {Common.F(s.Dropout, "G4")}" : "")}, {model.ParameterCount:N0} parameters");
+        string momentumText = optimizer switch
+        {
+            Sgd { Momentum: > 0f } sgd => $" momentum {Common.F(sgd.Momentum, "G4")}",
+            RmsProp { Momentum: > 0f } rms => $" momentum {Common.F(rms.Momentum, "G4")}",
+            _ => "",
+        };
+        io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
+                  $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
-        if (s.Schedule == "cosine") options.Callbacks.Add(new LearningRateScheduler(new CosineAnnealingLR(s.Epochs)));
+        if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
+        var stopper = s.EarlyStop is int patience ? new EarlyStopping(MonitoredMetric.ValidationLoss, patience, restoreBestWeights: true) : null;
+        if (stopper is not null) options.Callbacks.Add(stopper);
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
+        if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
 
         var test = Trainer.Evaluate(model, data.Test, loss);
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
+        if (s.Plot is string plotFile)
+        {
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
+            string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
+            io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
+        }
 
         var training = new JsonObject
         {
@@ -171,9 +233,12 @@ public static class TrainCommand
             ["activation"] = s.Activation,
             ["epochs"] = s.Epochs,
             ["batch"] = s.Batch,
-            ["optimizer"] = "sgd",
+            ["optimizer"] = s.Optimizer,
             ["lr"] = s.LearningRate,
-            ["momentum"] = s.Momentum,
+            ["momentum"] = optimizer switch { Sgd sgd => sgd.Momentum, RmsProp rms => rms.Momentum, _ => null },
+            ["dropout"] = s.Dropout,
+            ["early_stop"] = s.EarlyStop,
+            ["epochs_run"] = history.Epochs.Count,
             ["schedule"] = s.Schedule,
             ["augment"] = s.Augment ? "shift 2 px, rotate 10 degrees" : "none",
             ["loss"] = loss.Name,
@@ -183,6 +248,14 @@ public static class TrainCommand
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Where --plot FILE puts the confusion matrix: FILE with "-confusion" before its extension (".png" if it has none).</summary>
+    public static string ConfusionPlotPath(string plotFile)
+    {
+        string ext = Path.GetExtension(plotFile);
+        string stem = ext.Length == 0 ? plotFile : plotFile[..^ext.Length];
+        return stem + "-confusion" + (ext.Length == 0 ? ".png" : ext);
     }
 
     /// <summary>The default augmentation: random shifts of up to 2 pixels and rotations of up to 10 degrees.</summary>
@@ -281,13 +354,28 @@ public sealed record TrainSettings
     /// <summary>Batch size.</summary>
     public int Batch { get; init; } = 64;
 
-    /// <summary>SGD learning rate.</summary>
+    /// <summary>Optimiser name (one of <see cref="Optimizers.Names"/>).</summary>
+    public string Optimizer { get; init; } = "sgd";
+
+    /// <summary>Learning rate.</summary>
     public float LearningRate { get; init; } = 0.1f;
 
-    /// <summary>SGD momentum.</summary>
+    /// <summary>Momentum of sgd, momentum and nesterov (and of rmsprop when <see cref="MomentumGiven"/>).</summary>
     public float Momentum { get; init; } = 0.9f;
 
-    /// <summary>Learning-rate schedule: cosine or constant.</summary>
+    /// <summary>Whether --momentum was given on the command line.</summary>
+    public bool MomentumGiven { get; init; }
+
+    /// <summary>Dropout probability after each hidden layer (0: none).</summary>
+    public float Dropout { get; init; }
+
+    /// <summary>Early-stopping patience in epochs (null: train all epochs).</summary>
+    public int? EarlyStop { get; init; }
+
+    /// <summary>PNG for the training curves (the confusion matrix goes next to it), or null.</summary>
+    public string? Plot { get; init; }
+
+    /// <summary>Learning-rate schedule: cosine, constant, step, exponential or plateau.</summary>
     public string Schedule { get; init; } = "cosine";
 
     /// <summary>Whether to augment the training images (shifts and rotations).</summary>
