@@ -53,11 +53,14 @@ public sealed class Linear : Module
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Forward(input, Activation.None);
+
+    /// <summary>The layer followed by <paramref name="activation"/>, fused into one op.</summary>
+    public Tensor Forward(Tensor input, Activation activation)
     {
         if (input.Rank != 2 || input.Shape[1] != InFeatures)
             throw new ShapeMismatchException($"Linear({InFeatures} => {OutFeatures})", input.Shape, Weight.Shape, $"expects input [N, {InFeatures}]");
-        return Ops.Linear(input, Weight, Bias);
+        return Ops.Linear(input, Weight, Bias, activation);
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Nabla.Autograd;
+using Nabla.Kernels;
 
 namespace Nabla;
 
@@ -29,9 +30,14 @@ public static partial class Ops
     /// max(0, x). At exactly 0 the subgradient is ½, as the notes choose (any value in [0, 1] is
     /// valid); it lets gradient descent leave the all-zero start of the one-neuron model.
     /// </summary>
-    public static Tensor Relu(Tensor x) => Unary(x, "Relu",
-        (a, y) => TensorPrimitives.Max(a, 0f, y),
-        (a, y, d) => { for (int i = 0; i < a.Length; i++) d[i] = a[i] > 0f ? 1f : a[i] < 0f ? 0f : 0.5f; });
+    public static Tensor Relu(Tensor x)
+    {
+        var r = Tensor.Uninitialized(x.Shape);
+        TensorPrimitives.Max(x.Data, 0f, r.Data);
+        if (Graph.NeedsGrad(x))
+            Graph.Record(r, "Relu", [x], g => ActivationKernels.ReluBackward(x.Data, g.Data, x.GradBuffer().Data, accumulate: true));
+        return r;
+    }
 
     /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
     public static Tensor LeakyRelu(Tensor x, float slope = 0.01f) => Unary(x, "LeakyRelu",

@@ -67,32 +67,75 @@ public static partial class Ops
     /// The dense layer y = x·Wᵀ + b in one op: x is [N, in], W is [out, in] (PyTorch's layout),
     /// b is [out] or null. Backward: dx = dy·W, dW = dyᵀ·x, db = Σₙ dy.
     /// </summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Linear(x, weight, bias, Activation.None);
+
+    /// <summary>
+    /// act(x·Wᵀ + b) in one op: the bias and the activation are applied to the GEMM's output in
+    /// place, and the backward pass multiplies the incoming gradient by the activation's
+    /// derivative in one pass before the two GEMMs (dx = dz·W, dW = dzᵀ·x, db = Σₙ dz).
+    /// </summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, Activation activation)
     {
         if (x.Rank != 2 || weight.Rank != 2 || x.Shape[1] != weight.Shape[1])
             throw new ShapeMismatchException("Linear", x.Shape, weight.Shape, "expects input [N, in] and weight [out, in]");
         int n = x.Shape[0], fin = x.Shape[1], fout = weight.Shape[0];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != fout))
             throw new ShapeMismatchException("Linear", weight.Shape, bias.Shape, "bias must be [out]");
-        var y = Tensor.Uninitialized(new Shape(n, fout));
-        var yd = y.Data;
-        if (bias is not null)
-            for (int i = 0; i < n; i++) bias.Data.CopyTo(yd.Slice(i * fout, fout));
-        Gemm.Sgemm(false, true, n, fout, fin, 1f, x.Data, fin, weight.Data, fin, bias is null ? 0f : 1f, yd, fout);
         bool needs = GradMode.IsEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
-        if (needs)
-            Graph.Record(y, "Linear", bias is null ? [x, weight] : [x, weight, bias], g =>
+        var shape = new Shape(n, fout);
+        // ReLU's backward needs the pre-activation z (its subgradient at exactly 0 is ½), so z gets
+        // its own buffer then; sigmoid and tanh differentiate from their output alone.
+        bool keepZ = needs && activation == Activation.Relu;
+        var z = keepZ ? Tensor.Uninitialized(shape) : null;
+        var y = Tensor.Uninitialized(shape);
+        var zd = (z ?? y).Data;
+        if (bias is not null)
+            for (int i = 0; i < n; i++) bias.Data.CopyTo(zd.Slice(i * fout, fout));
+        Gemm.Sgemm(false, true, n, fout, fin, 1f, x.Data, fin, weight.Data, fin, bias is null ? 0f : 1f, zd, fout);
+        switch (activation)
+        {
+            case Activation.Relu: TensorPrimitives.Max(zd, 0f, y.Data); break;
+            case Activation.Sigmoid: TensorPrimitives.Sigmoid(zd, y.Data); break;
+            case Activation.Tanh: TensorPrimitives.Tanh(zd, y.Data); break;
+        }
+        if (!needs) return y;
+        string name = activation == Activation.None ? "Linear" : "Linear+" + activation;
+        return Graph.Record(y, name, bias is null ? [x, weight] : [x, weight, bias], g =>
+        {
+            ReadOnlySpan<float> dz = g.Data;
+            if (activation != Activation.None)
             {
-                if (x.RequiresGrad) Gemm.Sgemm(false, false, n, fin, fout, 1f, g.Data, fout, weight.Data, fin, 1f, x.GradBuffer().Data, fin);
-                if (weight.RequiresGrad) Gemm.Sgemm(true, false, fout, fin, n, 1f, g.Data, fout, x.Data, fin, 1f, weight.GradBuffer().Data, fin);
-                if (bias is not null && bias.RequiresGrad)
+                var buf = TensorArena.Allocate(n * fout, clear: false);
+                switch (activation)
                 {
-                    var db = bias.GradBuffer().Data;
-                    for (int i = 0; i < n; i++) TensorPrimitives.Add(db, g.Data.Slice(i * fout, fout), db);
+                    case Activation.Relu: ActivationKernels.ReluBackward(z!.Data, g.Data, buf, accumulate: false); break;
+                    case Activation.Sigmoid: ActivationKernels.SigmoidBackward(y.Data, g.Data, buf); break;
+                    case Activation.Tanh: ActivationKernels.TanhBackward(y.Data, g.Data, buf); break;
                 }
-            });
-        return y;
+                dz = buf;
+            }
+            if (x.RequiresGrad) Gemm.Sgemm(false, false, n, fin, fout, 1f, dz, fout, weight.Data, fin, 1f, x.GradBuffer().Data, fin);
+            if (weight.RequiresGrad) Gemm.Sgemm(true, false, fout, fin, n, 1f, dz, fout, x.Data, fin, 1f, weight.GradBuffer().Data, fin);
+            if (bias is not null && bias.RequiresGrad)
+            {
+                var db = bias.GradBuffer().Data;
+                for (int i = 0; i < n; i++) TensorPrimitives.Add(db, dz.Slice(i * fout, fout), db);
+            }
+        });
     }
+}
+
+/// <summary>An activation that <see cref="Ops.Linear(Tensor, Tensor, Tensor?, Activation)"/> can fuse.</summary>
+public enum Activation
+{
+    /// <summary>No activation (identity).</summary>
+    None,
+    /// <summary>max(0, z).</summary>
+    Relu,
+    /// <summary>1/(1+e⁻ᶻ).</summary>
+    Sigmoid,
+    /// <summary>tanh(z).</summary>
+    Tanh,
 }
 
 public partial class Tensor

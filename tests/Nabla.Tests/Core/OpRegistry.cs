@@ -99,6 +99,9 @@ public static class OpRegistry
         Add("Linear with bias [4,3]→5", t => Ops.Linear(t[0], t[1], t[2]), () => [N(76, 4, 3), N(77, 5, 3), N(78, 5)]);
         Add("Linear without bias [4,3]→5", t => Ops.Linear(t[0], t[1], null), () => [N(79, 4, 3), N(80, 5, 3)]);
         Add("Linear with bias [1,7]→3", t => Ops.Linear(t[0], t[1], t[2]), () => [N(81, 1, 7), N(82, 3, 7), N(83, 3)]);
+        Add("Linear+Relu fused [6,5]→4", t => Ops.Linear(t[0], t[1], t[2], Activation.Relu), () => [N(84, 6, 5), N(85, 4, 5), N(86, 4)]);
+        Add("Linear+Sigmoid fused [6,5]→4", t => Ops.Linear(t[0], t[1], t[2], Activation.Sigmoid), () => [N(87, 6, 5), N(88, 4, 5), N(89, 4)]);
+        Add("Linear+Tanh fused without bias [3,9]→2", t => Ops.Linear(t[0], t[1], null, Activation.Tanh), () => [N(90, 3, 9), N(91, 2, 9)]);
 
         // ---------------------------------------------------------------- reductions
         Add("Sum all [3,4]", t => t[0].Sum(), () => [N(84, 3, 4)]);
