@@ -99,7 +99,8 @@ public static class PerceptronDemo
         // A small MLP learns XOR by gradient descent.
         int epochs = run.Fast ? 300 : 500;
         run.Heading("A 2-4-1 MLP learns XOR by gradient descent");
-        run.Line($"tanh hidden layer, sigmoid output, binary cross-entropy; Adam η = 0.05, {epochs} full-batch steps");
+        run.Line("tanh hidden layer, sigmoid output, binary cross-entropy;");
+        run.Line($"Adam η = 0.05, {epochs} full-batch steps");
         var rng = new Random(run.Seed);
         var mlp = new Sequential(new Linear(2, 4, rng: rng), new Tanh(), new Linear(4, 1, rng: rng), new Sigmoid());
         var loss = new BceLoss();

@@ -29,13 +29,15 @@ public static class ToyDemo
         int trainCount = run.Fast ? 400 : 1000, epochs = run.Fast ? 5 : 20;
         var train = Synthetic.BrightDark(trainCount, run.Seed);
         var test = Synthetic.BrightDark(500, run.Seed + 1000);
-        run.Heading($"The notes' 4-3-2 sigmoid network on the bright/dark toy problem ({trainCount} training and {test.Count} test images of 2×2 pixels)");
+        run.Heading("The notes' 4-3-2 sigmoid network on the bright/dark toy problem (note 000)");
+        run.Line($"{trainCount} training and {test.Count} test images of 2×2 pixels; bright: mean pixel above ½");
 
         var rng = new Random(run.Seed);
         var model = new Sequential(new Linear(4, 3, rng: rng), new Sigmoid(), new Linear(3, 2, rng: rng), new Sigmoid());
         var loss = new HalfSumSquaredErrorLoss();
         var before = Measure(model, test, loss);
-        run.Line($"  target t = [1, 0] for dark, [0, 1] for bright; cost C = ½Σ(t − y)²; λ = {DemoRun.F(LearningRate)}, one sample per step, {epochs} epochs");
+        run.Line("target t = [1, 0] for dark, [0, 1] for bright; cost C = ½Σ(t − y)²");
+        run.Line($"gradient descent λ = {DemoRun.F(LearningRate)}, one sample per step, {epochs} epochs");
         run.Line($"  success rate before training: {Pct(before.Accuracy)} ({test.Count} test images)");
 
         // The test set is measured after every epoch here rather than by FitOptions.Validation, because
@@ -47,7 +49,8 @@ public static class ToyDemo
         for (int i = 0; i < fitted.Epochs.Count; i++)
             history.Epochs.Add(fitted.Epochs[i] with { ValidationLoss = perEpoch[i].Cost, ValidationAccuracy = perEpoch[i].Accuracy });
         var after = Trainer.Evaluate(model, test, loss);
-        run.Line($"  success rate after training:  {Pct(after.Accuracy)} (mean cost per test image {DemoRun.F(before.Cost, "F4")} → {DemoRun.F(perEpoch[^1].Cost, "F4")})");
+        run.Line($"  success rate after training:  {Pct(after.Accuracy)}");
+        run.Line($"  mean cost per test image: {DemoRun.F(before.Cost, "F4")} → {DemoRun.F(perEpoch[^1].Cost, "F4")}");
 
         // The notes' worked example input, a bright image.
         var example = Tensor.FromArray([1.00f, 0.98f, 0.76f, 0.58f], 1, 4);
