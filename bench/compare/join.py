@@ -49,12 +49,15 @@ def main(paths):
     nabla = defaultdict(list)      # (key, threads) -> [values]
     nabla_alloc = defaultdict(list)  # threads -> [(bytes/step, gen2)]
     ref = defaultdict(list)        # (key, impl, setting, budget) -> [values]
-    machines, dates, blas, optimizers = set(), [], [], set()
+    machines, dates, blas, optimizers, loads = set(), [], [], set(), []
     for path in paths:
         with open(path) as f:
             doc = json.load(f)
         machines.add(doc.get("machine", "?"))
         dates.append(doc.get("date", "?"))
+        for k in ("loadavg_start", "loadavg_end"):
+            if isinstance(doc.get(k), (int, float)):
+                loads.append(doc[k])
         is_ref = "setting" in doc
         if is_ref and doc.get("blas"):
             blas.append(doc["blas"])
@@ -89,6 +92,9 @@ def main(paths):
 
     print(f"Machine: {', '.join(sorted(machines))}; runs: {len(paths)} files, {min(dates)} … {max(dates)}")
     print(f"Optimisers: {', '.join(sorted(optimizers))}")
+    if loads:
+        print(f"1-minute load average at the start and end of each process: median {statistics.median(loads):.1f}, "
+              f"range {min(loads):.1f}–{max(loads):.1f} (2 cores: above ~1 the machine was shared)")
     seen_blas = {(i.get('prefix'), i.get('version'), i.get('architecture'), i.get('threading_layer'))
                  for b in blas for i in b if i.get('internal_api') == 'openblas'}
     for p, v, a, tl in sorted(seen_blas, key=str):

@@ -53,7 +53,8 @@ fi
 
 # --- build Nabla ---------------------------------------------------------------------------------
 echo "== building Nabla (Release)"
-dotnet build -c Release src/Nabla.Cli/Nabla.Cli.csproj -v quiet -nologo >/dev/null
+dotnet build -c Release src/Nabla.Cli/Nabla.Cli.csproj -v quiet -nologo >"$OUT/build.log" 2>&1 \
+  || { grep -E "error|warn" "$OUT/build.log" | sort -u | head -20; echo "build failed (log: $OUT/build.log)" >&2; exit 1; }
 NABLA=(dotnet src/Nabla.Cli/bin/Release/net10.0/Nabla.Cli.dll)
 
 # This machine's environment forces OpenBLAS onto its AVX2 kernels (OPENBLAS_CORETYPE) and a small

@@ -54,12 +54,12 @@ class Settings:
 
     def __init__(self, quick, tiny):
         self.batch = 16 if tiny else 128
-        self.repeats = 3 if (tiny or quick) else 7
+        self.repeats = 3 if tiny else 5 if quick else 15
         self.warmup_calls = 5 if tiny else 100 if quick else 300
         self.warmup_seconds = 0 if tiny else 0.1 if quick else 0.3
-        self.batch_seconds = 0.001 if tiny else 0.03 if quick else 0.1
+        self.batch_seconds = 0.001 if tiny else 0.02
         self.train_warmup_steps = 2 if tiny else 30 if quick else 100
-        self.train_steps = 3 if tiny else 50 if quick else 200
+        self.train_steps = 3 if tiny else 25 if quick else 50
         self.infer_batch = 32 if tiny else 1000
 
 
@@ -255,6 +255,7 @@ def main():
         "mode": args.mode, "quick": args.quick, "sizes": args.sizes,
         "torch_threads": torch.get_num_threads(), "blas_threads": blas_threads, "setting": setting,
         "blas": blas_info(),
+        "loadavg_start": os.getloadavg()[0],
     }
     results = []
     if args.mode != "gemm":
@@ -276,6 +277,7 @@ def main():
         r["torch_threads"] = args.threads
         r["blas_threads"] = blas_threads
         r["setting"] = setting
+    report["loadavg_end"] = os.getloadavg()[0]
     report["results"] = results
     text = json.dumps(report, indent=2)
     if args.json:

@@ -34,6 +34,7 @@ public static class BenchRunner
             ["quick"] = s.Quick,
             ["sizes"] = s.Tiny ? "tiny" : "standard",
             ["threads"] = new JsonArray(s.Threads.Select(t => (JsonNode)t).ToArray()),
+            ["loadavg_start"] = LoadAverage(),
         };
 
         if (s.Mode != BenchMode.Gemm)
@@ -124,6 +125,7 @@ public static class BenchRunner
             }
         }
 
+        report["loadavg_end"] = LoadAverage();
         report["results"] = results;
         return report;
     }
@@ -177,6 +179,21 @@ public static class BenchRunner
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>The 1-minute load average (Linux), to judge how noisy a run was; null elsewhere.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            if (!File.Exists("/proc/loadavg")) return null;
+            string first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>"model, N cores".</summary>

@@ -37,8 +37,12 @@ public sealed record BenchSettings
     /// <summary>Training batch size.</summary>
     public int Batch => Tiny ? 16 : 128;
 
-    /// <summary>Timed repeats of each figure; the median is reported.</summary>
-    public int Repeats => Tiny ? 3 : Quick ? 3 : 7;
+    /// <summary>
+    /// Timed repeats of each figure; the median is reported. Many short repeats rather than a few
+    /// long ones: on a shared machine a repeat that another process pre-empted is an outlier the
+    /// median drops, while a long repeat always absorbs some of the other process's time.
+    /// </summary>
+    public int Repeats => Tiny ? 3 : Quick ? 5 : 15;
 
     /// <summary>Minimum warm-up calls of a timed call (tier-up takes a few hundred).</summary>
     public int WarmupCalls => Tiny ? 5 : Quick ? 100 : 300;
@@ -47,13 +51,16 @@ public sealed record BenchSettings
     public double WarmupSeconds => Tiny ? 0 : Quick ? 0.1 : 0.3;
 
     /// <summary>Target length of one timed batch of calls.</summary>
-    public double BatchSeconds => Tiny ? 0.001 : Quick ? 0.03 : 0.1;
+    public double BatchSeconds => Tiny ? 0.001 : 0.02;
 
     /// <summary>Training steps before timing.</summary>
     public int TrainWarmupSteps => Tiny ? 2 : Quick ? 30 : 100;
 
     /// <summary>Training steps per timed repeat.</summary>
-    public int TrainStepsPerRepeat => Tiny ? 3 : Quick ? 50 : 200;
+    public int TrainStepsPerRepeat => Tiny ? 3 : Quick ? 25 : 50;
+
+    /// <summary>Training steps of the run that counts allocated bytes and collections.</summary>
+    public int AllocSteps => Tiny ? 3 : Quick ? 50 : 200;
 
     /// <summary>Inference batch for throughput.</summary>
     public int InferBatch => Tiny ? 32 : 1000;

@@ -101,8 +101,8 @@ public static class MlpWorkload
     /// <summary>
     /// Trains a fresh model on <paramref name="data"/> with <paramref name="threads"/> threads:
     /// warm-up steps, then <see cref="BenchSettings.Repeats"/> timed runs of
-    /// <see cref="BenchSettings.TrainStepsPerRepeat"/> steps (median), then one more run that counts
-    /// allocated bytes and collections.
+    /// <see cref="BenchSettings.TrainStepsPerRepeat"/> steps (median), then a run of
+    /// <see cref="BenchSettings.AllocSteps"/> steps that counts allocated bytes and collections.
     /// </summary>
     public static TrainFigures Train(Dataset data, int threads, BenchSettings s)
     {
@@ -142,14 +142,16 @@ public static class MlpWorkload
             }
             double rate = Measure.Median(rates);
 
+            // All threads' allocations (the worker pool's included), over a separate run.
+            int allocSteps = s.AllocSteps;
             int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
             long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < steps; i++) Step();
+            for (int i = 0; i < allocSteps; i++) Step();
             long bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
             gen0 = GC.CollectionCount(0) - gen0;
             gen2 = GC.CollectionCount(2) - gen2;
 
-            return new TrainFigures(rate, 1000.0 * s.Batch / rate, (double)bytes / steps, gen0, gen2, steps, last);
+            return new TrainFigures(rate, 1000.0 * s.Batch / rate, (double)bytes / allocSteps, gen0, gen2, allocSteps, last);
         }
         finally
         {
