@@ -18,7 +18,7 @@ public sealed class SmallModelFixture : IDisposable
 
     /// <summary>A quick training run: 2,000 samples, one hidden layer of 64, two epochs.</summary>
     public static string[] TrainArgs(string output) =>
-        ["train", "--limit", "2000", "--epochs", "2", "--layers", "64", "--no-augment", "--out", output];
+        ["train", "--limit", "2000", "--epochs", "2", "--layers", "64", "--lr", "0.1", "--no-augment", "--out", output];
 
     public string ModelPath { get; }
 

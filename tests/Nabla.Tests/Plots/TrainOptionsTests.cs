@@ -100,7 +100,7 @@ public sealed class TrainOptionsTests : IDisposable
     public void OptimizerSettingsFollowTheOptions()
     {
         var p = new[] { new Parameter(2) };
-        Assert.Equal(0.1f, TrainCommand.DefaultLearningRate("sgd"));
+        Assert.Equal(0.05f, TrainCommand.DefaultLearningRate("sgd"));
         Assert.Equal(Optimizers.DefaultLearningRate("adam"), TrainCommand.DefaultLearningRate("adam"));
         var sgd = Assert.IsType<Sgd>(TrainCommand.CreateOptimizer(new TrainSettings { Optimizer = "sgd", Momentum = 0.9f }, p));
         Assert.Equal(0.9f, sgd.Momentum);
