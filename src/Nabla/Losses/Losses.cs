@@ -15,6 +15,15 @@ public abstract class Loss
     /// <summary>Short name for logs, e.g. "cross-entropy".</summary>
     public abstract string Name { get; }
 
+    /// <summary>
+    /// True when <see cref="Forward(Tensor, Tensor)"/> returns the mean over the batch; false when it
+    /// returns the sum (as the notes' ½Σ(t−y)² does). Training reports turn either into a mean per sample.
+    /// </summary>
+    public virtual bool AveragesOverBatch => true;
+
+    /// <summary>The summed loss of a batch of <paramref name="batchSize"/> samples, given the value <see cref="Forward(Tensor, Tensor)"/> returned.</summary>
+    public double BatchTotal(double value, int batchSize) => AveragesOverBatch ? value * batchSize : value;
+
     /// <summary>One-hot rows [N, C] for labels, C taken from the output's last axis.</summary>
     protected static Tensor OneHotRows(int[] labels, Tensor output)
     {
@@ -48,6 +57,8 @@ public abstract class Loss
 public sealed class MseLoss(Reduction reduction = Reduction.Mean) : Loss
 {
     /// <inheritdoc/>
+    public override bool AveragesOverBatch => reduction == Reduction.Mean;
+    /// <inheritdoc/>
     public override string Name => "mse";
     /// <inheritdoc/>
     public override Tensor Forward(Tensor output, Tensor target) => Ops.MseLoss(output, target, reduction);
@@ -56,6 +67,8 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : Loss
 /// <summary>The notes' C = ½Σ(t−y)² (summed over the batch, not averaged).</summary>
 public sealed class HalfSumSquaredErrorLoss : Loss
 {
+    /// <inheritdoc/>
+    public override bool AveragesOverBatch => false;
     /// <inheritdoc/>
     public override string Name => "half-sse";
     /// <inheritdoc/>

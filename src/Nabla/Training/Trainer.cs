@@ -155,7 +155,7 @@ public static class Trainer
                     optimizer.Step();
                     correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
                 }
-                lossSum += (double)value * batch.Size;
+                lossSum += loss.BatchTotal(value, batch.Size);
                 seen += batch.Size;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
             }
@@ -199,7 +199,7 @@ public static class Trainer
                 arena.Reset();
                 using var active = arena.Activate();
                 var output = model.Forward(batch.Inputs);
-                lossSum += (double)loss.Forward(output, batch.Labels).Item() * batch.Size;
+                lossSum += loss.BatchTotal(loss.Forward(output, batch.Labels).Item(), batch.Size);
                 var predicted = Predictions.Classes(output, binaryThreshold);
                 for (int i = 0; i < predicted.Length; i++) confusion.Add(batch.Labels[i], predicted[i]);
             }
