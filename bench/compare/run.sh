@@ -55,7 +55,10 @@ fi
 echo "== building Nabla (Release)"
 dotnet build -c Release src/Nabla.Cli/Nabla.Cli.csproj -v quiet -nologo >"$OUT/build.log" 2>&1 \
   || { grep -E "error|warn" "$OUT/build.log" | sort -u | head -20; echo "build failed (log: $OUT/build.log)" >&2; exit 1; }
-NABLA=(dotnet src/Nabla.Cli/bin/Release/net10.0/Nabla.Cli.dll)
+# Run a copy: other builds in this tree may rewrite bin/ while the benchmarks run.
+rm -rf "$OUT/nabla-bin"
+cp -r src/Nabla.Cli/bin/Release/net10.0 "$OUT/nabla-bin"
+NABLA=(dotnet "$OUT/nabla-bin/Nabla.Cli.dll")
 
 # This machine's environment forces OpenBLAS onto its AVX2 kernels (OPENBLAS_CORETYPE) and a small
 # L2 size; the reference runs without them so that it gets its best (AVX-512) kernels. Nabla does

@@ -59,6 +59,7 @@ class Settings:
         self.warmup_seconds = 0 if tiny else 0.1 if quick else 0.3
         self.batch_seconds = 0.001 if tiny else 0.02
         self.train_warmup_steps = 2 if tiny else 30 if quick else 100
+        self.train_warmup_seconds = 0 if tiny else 1.0 if quick else 2.0
         self.train_steps = 3 if tiny else 25 if quick else 50
         self.infer_batch = 32 if tiny else 1000
 
@@ -168,8 +169,10 @@ def bench_train(x, y, s, optimizer):
         loss.backward()
         opt.step()
 
-    for _ in range(s.train_warmup_steps):
+    t0, done = time.perf_counter(), 0
+    while done < s.train_warmup_steps or time.perf_counter() - t0 < s.train_warmup_seconds:
         step()
+        done += 1
     rates = []
     for _ in range(s.repeats):
         t0 = time.perf_counter()

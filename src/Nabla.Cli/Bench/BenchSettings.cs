@@ -56,6 +56,13 @@ public sealed record BenchSettings
     /// <summary>Training steps before timing.</summary>
     public int TrainWarmupSteps => Tiny ? 2 : Quick ? 30 : 100;
 
+    /// <summary>
+    /// Minimum warm-up time of training: tier-1 code for every method of the step (and on-stack
+    /// replacement of its loops) arrives only after a few hundred milliseconds; a run that timed
+    /// the first second measured about half the steady-state speed.
+    /// </summary>
+    public double TrainWarmupSeconds => Tiny ? 0 : Quick ? 1.0 : 2.0;
+
     /// <summary>Training steps per timed repeat.</summary>
     public int TrainStepsPerRepeat => Tiny ? 3 : Quick ? 25 : 50;
 

@@ -130,7 +130,8 @@ public static class MlpWorkload
                 optimizer.Step();
             }
 
-            for (int i = 0; i < s.TrainWarmupSteps; i++) Step();
+            var warm = Stopwatch.StartNew();
+            for (int i = 0; i < s.TrainWarmupSteps || warm.Elapsed.TotalSeconds < s.TrainWarmupSeconds; i++) Step();
 
             int steps = s.TrainStepsPerRepeat;
             var rates = new double[s.Repeats];
