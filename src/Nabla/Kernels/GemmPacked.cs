@@ -35,8 +35,8 @@ internal readonly unsafe struct GemmArgs
 ///         for ir in mc step MR   … while A micro-panels stream from L2
 ///           micro-kernel(kc)     MR×NR tile of C in registers
 /// </code>
-/// Threads split the ic loop (rows) and, when there are too few row tiles, the jr loop (columns);
-/// they share the packed B block. The first pc block applies beta, later ones accumulate (beta 1).
+/// Threads take work units of the ic loop (rows) and, when there are too few row tiles, of the jr
+/// loop (columns); they share the packed B block (see <see cref="Units"/>). The first pc block applies beta, later ones accumulate (beta 1).
 /// </summary>
 internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
 {
@@ -63,14 +63,15 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         {
             int nc = Math.Min(ncMax, g.N - jc);
             int panels = DivUp(nc, nr);
-            var part = Partition.Choose(threads, DivUp(g.M, TK.MR), panels);
+            var units = Units.Choose(threads, g.M, DivUp(g.M, TK.MR), panels);
+            int packUnits = Math.Min(panels, threads == 1 ? 1 : 4 * threads);
             for (int pc = 0; pc < g.K; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, g.K - pc);
                 if (packB)
                 {
-                    var pack = new PackBBody(g, bp, pc, kc, jc, nc, panels, part.Threads);
-                    if (part.Threads > 1) WorkerPool.ParallelFor(part.Threads, pack, part.Threads);
+                    var pack = new PackBBody(g, bp, pc, kc, jc, nc, panels, packUnits);
+                    if (packUnits > 1) WorkerPool.ParallelFor(packUnits, pack, threads);
                     else pack.Invoke(0);
                 }
                 else if (nc % nr != 0)
@@ -80,8 +81,8 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                     GemmPacking.PackB<TK>(false, g.B, g.Ldb, pc, kc, jc, nc, last, panels, bp);
                 }
 
-                var body = new ComputeBody(g, bp, packB, pc, kc, jc, nc, panels, part, pc == 0 ? g.Beta : 1f);
-                if (part.Threads > 1) WorkerPool.ParallelFor(part.Threads, body, part.Threads);
+                var body = new ComputeBody(g, bp, packB, pc, kc, jc, nc, panels, units, pc == 0 ? g.Beta : 1f);
+                if (units.Count > 1) WorkerPool.ParallelFor(units.Count, body, threads);
                 else body.Invoke(0);
             }
         }
@@ -90,28 +91,28 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
     private static int DivUp(int x, int y) => (x + y - 1) / y;
     private static int RoundUp(int x, int y) => DivUp(x, y) * y;
 
-    /// <summary>How the threads split the row tiles (Tm ways) and column panels (Tn ways).</summary>
-    internal readonly struct Partition(int tm, int tn)
+    /// <summary>
+    /// The work units of one (jc, pc) block: Um row ranges × Un column-panel ranges, handed out to
+    /// the threads dynamically. There are several units per thread, so a thread that is slowed
+    /// down (the other core busy with another process, a page fault) does less of the work instead
+    /// of holding everybody up; units are row ranges first (each packs its own A rows and reads the
+    /// shared packed B) and split columns only when there are too few row tiles.
+    /// </summary>
+    internal readonly struct Units(int um, int un)
     {
-        public readonly int Tm = tm, Tn = tn;
-        public int Threads => Tm * Tn;
+        public readonly int Um = um, Un = un;
+        public int Count => Um * Un;
 
-        public static Partition Choose(int threads, int rowTiles, int panels)
+        public static Units Choose(int threads, int m, int rowTiles, int panels)
         {
-            threads = Math.Min(threads, rowTiles * panels);
-            if (threads <= 1) return new Partition(1, 1);
-            // Minimise the largest share of tiles; on a tie prefer splitting rows, which keeps
-            // each thread's A packing private and its B panels shared.
-            int bestTm = 1, bestTn = threads;
-            long best = long.MaxValue;
-            for (int tm = threads; tm >= 1; tm--)
-            {
-                if (threads % tm != 0) continue;
-                int tn = threads / tm;
-                long share = (long)DivUp(rowTiles, tm) * DivUp(panels, tn);
-                if (share < best) { best = share; bestTm = tm; bestTn = tn; }
-            }
-            return new Partition(bestTm, bestTn);
+            if (threads <= 1) return new Units(1, 1);
+            // ~4 units per thread, at most MC rows each, and a multiple of the thread count so
+            // that an even machine divides evenly.
+            int target = Math.Max(4 * threads, DivUp(m, TK.MC));
+            target = DivUp(target, threads) * threads;
+            int um = Math.Min(rowTiles, target);
+            int un = Math.Min(panels, DivUp(target, um));
+            return new Units(um, un);
         }
     }
 
@@ -127,17 +128,17 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
     }
 
     private readonly struct ComputeBody(GemmArgs g, float* bp, bool packedB, int pc, int kc, int jc, int nc,
-        int panels, Partition part, float beta) : IParallelForBody
+        int panels, Units units, float beta) : IParallelForBody
     {
         public void Invoke(int index)
         {
             int mr = TK.MR;
             int rowTiles = DivUp(g.M, mr);
-            int tmi = index % part.Tm, tni = index / part.Tm;
-            int r0 = (int)((long)rowTiles * tmi / part.Tm) * mr;
-            int r1 = Math.Min(g.M, (int)((long)rowTiles * (tmi + 1) / part.Tm) * mr);
-            int q0 = (int)((long)panels * tni / part.Tn);
-            int q1 = (int)((long)panels * (tni + 1) / part.Tn);
+            int ui = index % units.Um, uj = index / units.Um;
+            int r0 = (int)((long)rowTiles * ui / units.Um) * mr;
+            int r1 = Math.Min(g.M, (int)((long)rowTiles * (ui + 1) / units.Um) * mr);
+            int q0 = (int)((long)panels * uj / units.Un);
+            int q1 = (int)((long)panels * (uj + 1) / units.Un);
             if (r0 >= r1 || q0 >= q1) return;
 
             int rows = r1 - r0;

@@ -32,14 +32,14 @@ internal static unsafe class SmallGemm
             {
                 // c[0, :] = alpha·Σ_p a_p·B[p, :] + beta·c: one AXPY per row of B (each row read once).
                 var body = new RowAxpyBody(g.A, g.TransA ? g.Lda : 1, g.B, g.Ldb, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads), path);
-                Run(body, body.Chunks);
+                Run(body, body.Chunks, threads);
             }
             else
             {
                 // B stored [n, k]: c[0, j] = alpha·dot(a, B[j, :]) + beta·c[0, j].
                 float* x = Contiguous(g.A, g.TransA ? g.Lda : 1, g.K, 0);
                 var body = new DotsBody(g.B, g.Ldb, x, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads));
-                Run(body, body.Chunks);
+                Run(body, body.Chunks, threads);
             }
             return;
         }
@@ -50,22 +50,23 @@ internal static unsafe class SmallGemm
             // A stored [m, k]: c[i] = alpha·dot(A[i, :], b) + beta·c[i].
             float* x = Contiguous(g.B, g.TransB ? 1 : g.Ldb, g.K, 0);
             var body = new DotsBody(g.A, g.Lda, x, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads));
-            Run(body, body.Chunks);
+            Run(body, body.Chunks, threads);
         }
         else
         {
             // A stored [k, m]: c = Σ_p b_p·A[p, :], an AXPY per row of A.
             var body = new RowAxpyBody(g.B, g.TransB ? 1 : g.Ldb, g.A, g.Lda, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads), path);
-            Run(body, body.Chunks);
+            Run(body, body.Chunks, threads);
         }
     }
 
-    // At least 128 columns per thread: one full register strip each.
-    private static int Chunks(int length, int threads) => Math.Max(1, Math.Min(threads, length / 128));
+    // Chunks of at least 128 columns (one full register strip), up to 4 per thread: the pool hands
+    // them out dynamically, so a thread slowed by another process on its core does fewer.
+    private static int Chunks(int length, int threads) => threads <= 1 ? 1 : Math.Max(1, Math.Min(4 * threads, length / 128));
 
-    private static void Run<TBody>(TBody body, int chunks) where TBody : struct, IParallelForBody
+    private static void Run<TBody>(TBody body, int chunks, int threads) where TBody : struct, IParallelForBody
     {
-        if (chunks > 1) WorkerPool.ParallelFor(chunks, body, chunks);
+        if (chunks > 1) WorkerPool.ParallelFor(chunks, body, threads);
         else body.Invoke(0);
     }
 
@@ -235,11 +236,11 @@ internal static unsafe class SmallGemm
         }
 
         int blocks = (g.M + 7) / 8;
-        int chunks = Math.Max(1, Math.Min(threads, blocks));
+        int chunks = threads <= 1 ? 1 : Math.Min(4 * threads, blocks);
         if (path == GemmPath.Avx512)
-            Run(new NarrowBody<Narrow512>(g, bp, blocks, chunks), chunks);
+            Run(new NarrowBody<Narrow512>(g, bp, blocks, chunks), chunks, threads);
         else
-            Run(new NarrowBody<Narrow256>(g, bp, blocks, chunks), chunks);
+            Run(new NarrowBody<Narrow256>(g, bp, blocks, chunks), chunks, threads);
     }
 
     private interface INarrowKernel

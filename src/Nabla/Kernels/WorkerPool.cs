@@ -23,8 +23,10 @@ public interface IParallelForBody
 /// Why not <c>Parallel.For</c>: on the 2-core machines this library targets it costs 18 µs per call
 /// back to back and about 140 µs after a short idle gap, while a training step issues dozens of
 /// kernel calls of a few hundred microseconds each. The workers here spin on a shared ticket for a
-/// short while after each job (answering a new one in well under a microsecond) and then block on a
-/// semaphore, so an idle process does not burn a core.
+/// short while after each job (answering a new one within about a microsecond, and yielding the
+/// core to anything else that wants it meanwhile), then block on a semaphore, so an idle process
+/// does not burn a core. Work is claimed dynamically, so a worker that is late or descheduled just
+/// does less of it.
 /// </para>
 /// <para>
 /// Protocol: one job at a time. The caller publishes the job (function pointer, state pointer,
@@ -47,6 +49,11 @@ public static unsafe class WorkerPool
     // How long an idle worker spins before blocking. Long enough to bridge the gaps between the
     // kernel calls of one training step, short enough not to steal a core from anyone for long.
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
+
+    // How long a caller that has run out of indices spins for the others to finish before blocking.
+    private static readonly long CallerSpinTicks = Stopwatch.Frequency / 20000; // 50 µs
+    private static int _callerSleeping;
+    private static readonly SemaphoreSlim _callerWake = new(0);
 
     private static int _threads = Math.Clamp(Environment.ProcessorCount, 1, MaxThreads);
 
@@ -126,8 +133,14 @@ public static unsafe class WorkerPool
         public void Invoke(int index) => body(index);
     }
 
+    // Each thread invokes its own copy of the body: the original lives in the calling thread's stack
+    // frame, and reading its fields from another core in a hot loop would share cache lines with
+    // whatever the caller writes next to it (false sharing).
     private static void Trampoline<TBody>(void* state, int index) where TBody : struct, IParallelForBody
-        => Unsafe.AsRef<TBody>(state).Invoke(index);
+    {
+        TBody body = Unsafe.AsRef<TBody>(state);
+        body.Invoke(index);
+    }
 
     private static void Run(int count, int threads, delegate*<void*, int, void> fn, void* state)
     {
@@ -151,18 +164,47 @@ public static unsafe class WorkerPool
 
         RunIndices(gen, fn, state, count);
 
-        // Only indices that some thread has already claimed can be outstanding, so this wait is for
-        // running bodies, never for a sleeping worker.
-        int spins = 0;
-        while (Volatile.Read(ref _done) < count)
-        {
-            if (++spins < 20_000) Thread.SpinWait(8);
-            else Thread.Yield();
-        }
+        WaitForCompletion(count);
 
         Exception? error = _error;
         _error = null;
         if (error is not null) ExceptionDispatchInfo.Throw(error);
+    }
+
+    /// <summary>
+    /// Waits until every index has finished. Only indices that some thread has already claimed can be
+    /// outstanding, so this waits for running bodies, never for a sleeping worker. It spins briefly,
+    /// then blocks: if the worker holding the last index was preempted by another process on its
+    /// core, a spinning caller would keep this core busy and the scheduler could not move the worker
+    /// here; observed as 2-thread calls several times slower than 1-thread ones on a loaded machine.
+    /// </summary>
+    private static void WaitForCompletion(int count)
+    {
+        long deadline = Stopwatch.GetTimestamp() + CallerSpinTicks;
+        int i = 0;
+        while (Volatile.Read(ref _done) < count)
+        {
+            if ((++i & 7) == 0) Thread.Yield();
+            else Thread.SpinWait(4);
+            if ((i & 63) != 0 || Stopwatch.GetTimestamp() < deadline) continue;
+
+            // Same handshake as the workers' sleep: whoever changes the flag back owns the release.
+            Interlocked.Exchange(ref _callerSleeping, 1);
+            if (Volatile.Read(ref _done) >= count)
+            {
+                if (Interlocked.Exchange(ref _callerSleeping, 0) == 0) _callerWake.Wait();
+                return;
+            }
+            _callerWake.Wait();
+        }
+    }
+
+    /// <summary>Called after each finished index: wakes a blocked caller when it was the last one.</summary>
+    private static void Finished(int count)
+    {
+        if (Interlocked.Increment(ref _done) == count
+            && Volatile.Read(ref _callerSleeping) == 1 && Interlocked.Exchange(ref _callerSleeping, 0) == 1)
+            _callerWake.Release();
     }
 
     /// <summary>Claims and runs indices of generation <paramref name="gen"/> until none are left.</summary>
@@ -183,7 +225,7 @@ public static unsafe class WorkerPool
             }
             finally
             {
-                Interlocked.Increment(ref _done);
+                Finished(count);
             }
         }
     }
@@ -263,14 +305,19 @@ public static unsafe class WorkerPool
         {
             while (true)
             {
+                // Spin, but yield the core on every round: on an idle core sched_yield returns at
+                // once (a new job is still seen within about a microsecond), while on a busy one
+                // (another process, or this process's own threads under CFS group scheduling) the
+                // spinning worker no longer takes time from threads doing real work. Measured on a
+                // 2-core machine with the other core busy: pure spinning made 2-thread GEMM calls
+                // 2-3× slower than 1-thread ones; yielding brings them back to par.
                 long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-                int i = 0;
                 while (true)
                 {
                     long t = Volatile.Read(ref _ticket);
                     if (IsNew(t, seen)) return t >> 32;
-                    Thread.SpinWait(4);
-                    if ((++i & 63) == 0 && Stopwatch.GetTimestamp() > deadline) break;
+                    Thread.Yield();
+                    if (Stopwatch.GetTimestamp() > deadline) break;
                 }
 
                 Interlocked.Exchange(ref _sleeping, 1);
