@@ -57,20 +57,26 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         int nBlocks = DivUp(g.N, TK.NC);
         int ncMax = RoundUp(DivUp(g.N, nBlocks), nr);
 
-        float* bp = GemmScratch.Current.PackB((long)kcMax * ncMax);
+        // Parallel products whose whole packed B is small (e.g. 128×784×256: 784×256 floats) pack
+        // all of B in one dispatch and let each unit run the whole k loop for its rows: 2
+        // dispatches per call instead of 2 per k block, each of which ends with some idle time,
+        // and a unit's rows of C stay in its own core's cache across the k blocks.
+        long wholeB = (long)kBlocks * kcMax * ncMax;
+        bool kInner = threads > 1 && packB && nBlocks == 1 && kBlocks > 1 && wholeB <= WholeBLimit;
+        int blocksPerPass = kInner ? kBlocks : 1;
+        float* bp = GemmScratch.Current.PackB(kInner ? wholeB : (long)kcMax * ncMax);
 
         for (int jc = 0; jc < g.N; jc += ncMax)
         {
             int nc = Math.Min(ncMax, g.N - jc);
             int panels = DivUp(nc, nr);
             var units = Units.Choose(threads, g.M, DivUp(g.M, TK.MR), panels);
-            int packUnits = Math.Min(panels, threads == 1 ? 1 : 4 * threads);
-            for (int pc = 0; pc < g.K; pc += kcMax)
+            int packUnits = Math.Min(blocksPerPass * panels, threads == 1 ? 1 : 4 * threads);
+            for (int pc = 0; pc < g.K; pc += blocksPerPass * kcMax)
             {
-                int kc = Math.Min(kcMax, g.K - pc);
                 if (packB)
                 {
-                    var pack = new PackBBody(g, bp, pc, kc, jc, nc, panels, packUnits);
+                    var pack = new PackBBody(g, bp, pc, blocksPerPass, kcMax, ncMax, jc, nc, panels, packUnits);
                     if (packUnits > 1) WorkerPool.ParallelFor(packUnits, pack, threads);
                     else pack.Invoke(0);
                 }
@@ -78,15 +84,18 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                 {
                     // Reading B in place works for full panels only: the kernel loads NR columns.
                     int last = panels - 1;
-                    GemmPacking.PackB<TK>(false, g.B, g.Ldb, pc, kc, jc, nc, last, panels, bp);
+                    GemmPacking.PackB<TK>(false, g.B, g.Ldb, pc, Math.Min(kcMax, g.K - pc), jc, nc, last, panels, bp);
                 }
 
-                var body = new ComputeBody(g, bp, packB, pc, kc, jc, nc, panels, units, pc == 0 ? g.Beta : 1f);
+                var body = new ComputeBody(g, bp, packB, pc, blocksPerPass, kcMax, ncMax, jc, nc, panels, units);
                 if (units.Count > 1) WorkerPool.ParallelFor(units.Count, body, threads);
                 else body.Invoke(0);
             }
         }
     }
+
+    /// <summary>Largest whole packed B (floats) for the k-inner parallel schedule: ~1 MB, the L2 of a Zen 5 core.</summary>
+    private const long WholeBLimit = 256 * 1024;
 
     private static int DivUp(int x, int y) => (x + y - 1) / y;
     private static int RoundUp(int x, int y) => DivUp(x, y) * y;
@@ -116,19 +125,35 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         }
     }
 
-    private readonly struct PackBBody(GemmArgs g, float* bp, int pc, int kc, int jc, int nc, int panels, int parts)
-        : IParallelForBody
+    /// <summary>
+    /// Packs <c>blocks</c> k blocks of B starting at pc0 (block b at bp + b·kcMax·ncMax); the
+    /// (block, panel) pairs are split into <c>parts</c> ranges.
+    /// </summary>
+    private readonly struct PackBBody(GemmArgs g, float* bp, int pc0, int blocks, int kcMax, int ncMax,
+        int jc, int nc, int panels, int parts) : IParallelForBody
     {
         public void Invoke(int index)
         {
-            int q0 = (int)((long)panels * index / parts);
-            int q1 = (int)((long)panels * (index + 1) / parts);
-            GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, pc, kc, jc, nc, q0, q1, bp);
+            long total = (long)blocks * panels;
+            int l0 = (int)(total * index / parts), l1 = (int)(total * (index + 1) / parts);
+            for (int l = l0; l < l1; l++)
+            {
+                int b = l / panels, q = l % panels;
+                int pc = pc0 + b * kcMax;
+                if (pc >= g.K) continue;
+                int kc = Math.Min(kcMax, g.K - pc);
+                GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, pc, kc, jc, nc, q, q + 1, bp + (nint)b * kcMax * ncMax);
+            }
         }
     }
 
-    private readonly struct ComputeBody(GemmArgs g, float* bp, bool packedB, int pc, int kc, int jc, int nc,
-        int panels, Units units, float beta) : IParallelForBody
+    /// <summary>
+    /// One work unit: a range of rows × a range of column panels, for <c>blocks</c> k blocks from
+    /// pc0 (one, or all of them in the k-inner schedule). The first k block of the whole product
+    /// applies beta, the later ones accumulate.
+    /// </summary>
+    private readonly struct ComputeBody(GemmArgs g, float* bp, bool packedB, int pc0, int blocks, int kcMax, int ncMax,
+        int jc, int nc, int panels, Units units) : IParallelForBody
     {
         public void Invoke(int index)
         {
@@ -143,53 +168,62 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
 
             int rows = r1 - r0;
             int mcStep = RoundUp(DivUp(rows, DivUp(rows, TK.MC)), mr);
-            float* ap = GemmScratch.Current.PackA((long)mcStep * kc);
+            float* ap = GemmScratch.Current.PackA((long)mcStep * kcMax);
             float* edge = stackalloc float[TK.MR * TK.NR];
             for (int ic = r0; ic < r1; ic += mcStep)
             {
                 int mc = Math.Min(mcStep, r1 - ic);
-                GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, pc, kc, ap);
-                Macro(ap, edge, ic, mc, q0, q1);
+                for (int b = 0; b < blocks; b++)
+                {
+                    int pc = pc0 + b * kcMax;
+                    if (pc >= g.K) break;
+                    int kc = Math.Min(kcMax, g.K - pc);
+                    GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, pc, kc, ap);
+                    Macro(in g, ap, bp + (nint)b * kcMax * ncMax, packedB, pc, kc, jc, nc, edge, ic, mc, q0, q1,
+                        pc == 0 ? g.Beta : 1f);
+                }
             }
         }
+    }
 
-        private void Macro(float* ap, float* edge, int ic, int mc, int q0, int q1)
+    /// <summary>The two inner loops (jr over B micro-panels, ir over A micro-panels) for one packed A block.</summary>
+    private static void Macro(in GemmArgs g, float* ap, float* bp, bool packedB, int pc, int kc, int jc, int nc,
+        float* edge, int ic, int mc, int q0, int q1, float beta)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        nint ldc = g.Ldc;
+        float alpha = g.Alpha;
+        for (int q = q0; q < q1; q++)
         {
-            int mr = TK.MR, nr = TK.NR;
-            nint ldc = g.Ldc;
-            float alpha = g.Alpha;
-            for (int q = q0; q < q1; q++)
+            int jr = q * nr;
+            int cols = Math.Min(nr, nc - jr);
+            float* bpanel;
+            nint ldb;
+            if (packedB || cols < nr)
             {
-                int jr = q * nr;
-                int cols = Math.Min(nr, nc - jr);
-                float* bpanel;
-                nint ldb;
-                if (packedB || cols < nr)
+                bpanel = bp + (nint)q * nr * kc;
+                ldb = nr;
+            }
+            else
+            {
+                bpanel = g.B + (nint)pc * g.Ldb + jc + jr;
+                ldb = g.Ldb;
+            }
+            float* cpanel = g.C + (nint)ic * ldc + jc + jr;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                float* ctile = cpanel + ir * ldc;
+                if (rows == mr && cols == nr)
                 {
-                    bpanel = bp + (nint)q * nr * kc;
-                    ldb = nr;
+                    TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, ctile, ldc, alpha, beta);
                 }
                 else
                 {
-                    bpanel = g.B + (nint)pc * g.Ldb + jc + jr;
-                    ldb = g.Ldb;
-                }
-                float* cpanel = g.C + (nint)ic * ldc + jc + jr;
-                for (int ir = 0; ir < mc; ir += mr)
-                {
-                    int rows = Math.Min(mr, mc - ir);
-                    float* ctile = cpanel + ir * ldc;
-                    if (rows == mr && cols == nr)
-                    {
-                        TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, ctile, ldc, alpha, beta);
-                    }
-                    else
-                    {
-                        // Edge tile: compute the full (zero-padded) tile aside, then write the part
-                        // that exists, so nothing outside C is read or written.
-                        TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, edge, nr, 1f, 0f);
-                        MergeEdge(edge, nr, ctile, ldc, rows, cols, alpha, beta);
-                    }
+                    // Edge tile: compute the full (zero-padded) tile aside, then write the part
+                    // that exists, so nothing outside C is read or written.
+                    TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, edge, nr, 1f, 0f);
+                    MergeEdge(edge, nr, ctile, ldc, rows, cols, alpha, beta);
                 }
             }
         }

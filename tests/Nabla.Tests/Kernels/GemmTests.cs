@@ -105,6 +105,16 @@ public class GemmTests
     }
 
     [Fact]
+    public void LargeBUsesThePerKBlockParallelSchedule()
+    {
+        // Packed B of all k blocks too large for the k-inner schedule (k·n > 256 K floats): the
+        // threads share one k block of B at a time.
+        int m = Slow ? 20 : 40, n = Slow ? 300 : 1100, k = Slow ? 270 : 300;
+        foreach (bool transB in new[] { false, true })
+            Check(GemmPath.Auto, 2, GemmAlgorithm.Packed, m, n, k, false, transB, 1f, 0.5f, 0, false, exact: true);
+    }
+
+    [Fact]
     public void WideNSpansSeveralNcBlocks()
     {
         // n > NC (4096) with a small m and k: the jc loop and the unpacked B edge panel.
