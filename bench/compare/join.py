@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Joins `nabla bench --json` files with torch_bench.py files into one Markdown table.
 
-Usage: join.py FILE.json...   (any number of runs and reference thread settings, in any order)
+Usage: join.py [--best] FILE.json...   (any number of runs and reference thread settings, in any order)
 
-Each figure is the median over the runs given. The reference at T threads is the BEST figure over
+Each figure is the median over the runs given (with --best: the best run, on both sides — an
+estimate of what each side does on an otherwise idle machine, since on a shared 2-core machine a
+run that shared a core with another process is slower on either side). The reference at T threads is the BEST figure over
 every reference setting that uses at most T threads (setting = torch.set_num_threads ×
 OPENBLAS_NUM_THREADS, threads used = the larger of the two), so Nabla on 2 threads is compared with
 the best PyTorch / OpenBLAS manage on up to 2 cores. Ratios are Nabla / reference: above 1 is
@@ -45,7 +47,7 @@ def fmt(v, metric):
     return f"{v:,.1f}"
 
 
-def main(paths):
+def main(paths, best_of_runs=False):
     nabla = defaultdict(list)      # (key, threads) -> [values]
     nabla_alloc = defaultdict(list)  # threads -> [(bytes/step, gen2)]
     ref = defaultdict(list)        # (key, impl, setting, budget) -> [values]
@@ -78,7 +80,12 @@ def main(paths):
                 if r["name"] == "mlp_train":
                     nabla_alloc[t].append((r["alloc_bytes_per_step"], r["gen2_collections"]))
 
-    ref_med = {kk: statistics.median(v) for kk, v in ref.items()}
+    def agg(values, higher):
+        if best_of_runs:
+            return max(values) if higher else min(values)
+        return statistics.median(values)
+
+    ref_med = {kk: agg(v, kk[0][3]) for kk, v in ref.items()}
 
     def best_ref(k, threads, impls=None):
         best = None
@@ -90,7 +97,8 @@ def main(paths):
                 best = (v, impl, setting)
         return best
 
-    print(f"Machine: {', '.join(sorted(machines))}; runs: {len(paths)} files, {min(dates)} … {max(dates)}")
+    print(f"Machine: {', '.join(sorted(machines))}; {len(paths)} files, {min(dates)} … {max(dates)}; "
+          f"each figure: {'the best run' if best_of_runs else 'the median over the runs'}")
     print(f"Optimisers: {', '.join(sorted(optimizers))}")
     if loads:
         print(f"1-minute load average at the start and end of each process: median {statistics.median(loads):.1f}, "
@@ -113,7 +121,7 @@ def main(paths):
                               kt[0][1] if kt[0][0] != "gemm" else "", kt[1]))
     for (k, t) in keys:
         fig, case, metric, higher = k
-        v = statistics.median(nabla[(k, t)])
+        v = agg(nabla[(k, t)], higher)
         if fig == "gemm":
             best = best_ref(k, t, ("numpy", "torch"))
         elif fig == "peak_rss":
@@ -159,6 +167,9 @@ def ok(cond):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    argv = sys.argv[1:]
+    best = "--best" in argv
+    files = [a for a in argv if a != "--best"]
+    if not files:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    main(files, best_of_runs=best)
