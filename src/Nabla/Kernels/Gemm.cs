@@ -12,7 +12,7 @@ public enum GemmPath
     /// <summary>The fastest path this machine supports (<see cref="Gemm.BestPath"/>).</summary>
     Auto = 0,
 
-    /// <summary>512-bit vectors (<c>Vector512</c>, AVX-512): a 6×32 register tile.</summary>
+    /// <summary>512-bit vectors (<c>Vector512</c>, AVX-512): an 8×32 register tile.</summary>
     Avx512,
 
     /// <summary>256-bit vectors with FMA (<c>Vector256</c>, AVX2): a 6×16 register tile.</summary>

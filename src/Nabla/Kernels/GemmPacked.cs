@@ -36,7 +36,10 @@ internal readonly unsafe struct GemmArgs
 ///           micro-kernel(kc)     MR×NR tile of C in registers
 /// </code>
 /// Threads take work units of the ic loop (rows) and, when there are too few row tiles, of the jr
-/// loop (columns); they share the packed B block (see <see cref="Units"/>). The first pc block applies beta, later ones accumulate (beta 1).
+/// loop (columns); they share the packed B block (see <see cref="Units"/>). When the whole packed B
+/// is small, a parallel call packs it all at once and each unit runs the pc loop itself (the
+/// "k-inner" schedule: two dispatches per call). The first pc block applies beta, later ones
+/// accumulate (beta 1).
 /// </summary>
 internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
 {
@@ -101,7 +104,7 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
     private static int RoundUp(int x, int y) => DivUp(x, y) * y;
 
     /// <summary>
-    /// The work units of one (jc, pc) block: Um row ranges × Un column-panel ranges, handed out to
+    /// The work units of one dispatch: Um row ranges × Un column-panel ranges, handed out to
     /// the threads dynamically. There are several units per thread, so a thread that is slowed
     /// down (the other core busy with another process, a page fault) does less of the work instead
     /// of holding everybody up; units are row ranges first (each packs its own A rows and reads the

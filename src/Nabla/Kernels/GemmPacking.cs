@@ -83,6 +83,11 @@ internal static unsafe class GemmPacking
                     PackA6Avx(src, lda, kc, dst);
                     dst += 6 * kc;
                 }
+                else if (rows == mr && mr == 8 && Avx.IsSupported)
+                {
+                    PackA8Avx(src, lda, kc, dst);
+                    dst += 8 * kc;
+                }
                 else
                 {
                     for (int r = 0; r < mr; r++)
@@ -107,7 +112,11 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRow(float* src, float* dst, int count)
     {
-        if (count == 6)
+        if (count == 8)
+        {
+            Unsafe.WriteUnaligned(dst, Unsafe.ReadUnaligned<Vector256<float>>(src));
+        }
+        else if (count == 6)
         {
             // 4 + 2 floats: two moves instead of six.
             Unsafe.WriteUnaligned(dst, Unsafe.ReadUnaligned<Vector128<float>>(src));
@@ -152,6 +161,33 @@ internal static unsafe class GemmPacking
             float* d = dst + p * 6;
             d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
         }
+    }
+
+    /// <summary>Interleaves 8 rows of kc floats into dst[p·8 + r]: one 8×8 register transpose per 8 steps.</summary>
+    private static void PackA8Avx(float* src, nint lda, int kc, float* dst)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            float* s = src + p;
+            Transpose8(
+                Avx.LoadVector256(s), Avx.LoadVector256(s + lda),
+                Avx.LoadVector256(s + 2 * lda), Avx.LoadVector256(s + 3 * lda),
+                Avx.LoadVector256(s + 4 * lda), Avx.LoadVector256(s + 5 * lda),
+                Avx.LoadVector256(s + 6 * lda), Avx.LoadVector256(s + 7 * lda),
+                out var y0, out var y1, out var y2, out var y3, out var y4, out var y5, out var y6, out var y7);
+            float* d = dst + p * 8;
+            Avx.Store(d, y0);
+            Avx.Store(d + 8, y1);
+            Avx.Store(d + 16, y2);
+            Avx.Store(d + 24, y3);
+            Avx.Store(d + 32, y4);
+            Avx.Store(d + 40, y5);
+            Avx.Store(d + 48, y6);
+            Avx.Store(d + 56, y7);
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < 8; r++) dst[p * 8 + r] = src[r * lda + p];
     }
 
     /// <summary>Standard 8×8 float transpose (unpack, shuffle, 128-bit lane permute).</summary>
