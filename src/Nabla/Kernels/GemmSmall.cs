@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -91,14 +92,13 @@ internal static unsafe class SmallGemm
 
     /// <summary>
     /// y = alpha·Σ_p x_p·M[p, :] + beta·y, where y has <paramref name="len"/> elements with stride
-    /// <paramref name="ldy"/>; the columns are split between threads (on multiples of 16).
+    /// <paramref name="ldy"/>; the columns are split between threads (on multiples of 128).
     /// </summary>
     /// <remarks>
     /// Register-blocked: a strip of 128 columns keeps 8 vector accumulators while p walks down the
-    /// rows, so each element of M is loaded once and y is written once. (A loop of
-    /// TensorPrimitives.MultiplyAdd, one call per row, re-reads and re-writes y k times and pays a
-    /// call per row: about half the speed for a 784×256 matrix.) A strided y is accumulated in
-    /// scratch and scattered at the end.
+    /// rows, so each element of M is loaded once and y is written once (1×784×256: ~48 GFLOP/s on
+    /// one Zen 5 core, against ~2 for a loop of TensorPrimitives.MultiplyAdd calls). A strided y
+    /// is accumulated in scratch and scattered at the end.
     /// </remarks>
     private readonly struct RowAxpyBody(float* x, nint incx, float* mat, nint ldm, int k, float* y, nint ldy,
         int len, float alpha, float beta, int chunks, GemmPath path) : IParallelForBody
@@ -131,11 +131,85 @@ internal static unsafe class SmallGemm
             StripAvx512(x, incx, m, ldm, k, y, w, alpha, beta);
             return;
         }
-        var ys = new Span<float>(y, w);
-        if (beta == 0f) ys.Clear();
-        else if (beta != 1f) TensorPrimitives.Multiply(ys, beta, ys);
+        if (path == GemmPath.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported)
+        {
+            StripAvx2(x, incx, m, ldm, k, y, w, alpha, beta);
+            return;
+        }
+        // Portable: y accumulated in place, one pass over y per row of M. (Not a loop of
+        // TensorPrimitives.MultiplyAdd with the destination aliasing the addend: that measured
+        // ~250 ns per 256-float row, 20× slower than the strips above.)
+        if (beta == 0f) new Span<float>(y, w).Clear();
+        else if (beta != 1f) for (int j = 0; j < w; j++) y[j] *= beta;
+        int vw = Vector<float>.Count;
         for (int p = 0; p < k; p++, x += incx, m += ldm)
-            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(m, w), alpha * *x, ys, ys);
+        {
+            float s = alpha * *x;
+            int j = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var vs = new Vector<float>(s);
+                for (; j + vw <= w; j += vw) Vector.Store(Vector.Load(y + j) + vs * Vector.Load(m + j), y + j);
+            }
+            for (; j < w; j++) y[j] += s * m[j];
+        }
+    }
+
+    private static void StripAvx2(float* x, nint incx, float* m, nint ldm, int k, float* y, int w, float alpha, float beta)
+    {
+        var va = Vector256.Create(alpha);
+        var vb = Vector256.Create(beta);
+        int j = 0;
+        for (; j + 64 <= w; j += 64)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+            float* row = m + j;
+            float* xp = x;
+            for (int p = 0; p < k; p++, row += ldm, xp += incx)
+            {
+                var xv = Vector256.Create(*xp);
+                a0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row), a0);
+                a1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 8), a1);
+                a2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 16), a2);
+                a3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 24), a3);
+                a4 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 32), a4);
+                a5 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 40), a5);
+                a6 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 48), a6);
+                a7 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(row + 56), a7);
+            }
+            float* yj = y + j;
+            Put(yj, a0, va, vb, beta); Put(yj + 8, a1, va, vb, beta);
+            Put(yj + 16, a2, va, vb, beta); Put(yj + 24, a3, va, vb, beta);
+            Put(yj + 32, a4, va, vb, beta); Put(yj + 40, a5, va, vb, beta);
+            Put(yj + 48, a6, va, vb, beta); Put(yj + 56, a7, va, vb, beta);
+        }
+        for (; j < w; j += 8)
+        {
+            int rest = Math.Min(8, w - j);
+            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(rest)).AsSingle();
+            Vector256<float> e = default, o = default;
+            float* row = m + j;
+            float* xp = x;
+            int p = 0;
+            for (; p + 1 < k; p += 2, row += 2 * ldm, xp += 2 * incx)
+            {
+                e = Vector256.FusedMultiplyAdd(Vector256.Create(xp[0]), Avx.MaskLoad(row, mask), e);
+                o = Vector256.FusedMultiplyAdd(Vector256.Create(xp[incx]), Avx.MaskLoad(row + ldm, mask), o);
+            }
+            if (p < k) e = Vector256.FusedMultiplyAdd(Vector256.Create(xp[0]), Avx.MaskLoad(row, mask), e);
+            var r = (e + o) * va;
+            if (beta != 0f) r = Vector256.FusedMultiplyAdd(Avx.MaskLoad(y + j, mask), vb, r);
+            Avx.MaskStore(y + j, mask, r);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* y, Vector256<float> acc, Vector256<float> va, Vector256<float> vb, float beta)
+    {
+        var r = acc * va;
+        if (beta != 0f) r = Vector256.FusedMultiplyAdd(Vector256.Load(y), vb, r);
+        Vector256.Store(r, y);
     }
 
     private static void StripAvx512(float* x, nint incx, float* m, nint ldm, int k, float* y, int w, float alpha, float beta)
