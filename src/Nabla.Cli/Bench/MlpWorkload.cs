@@ -118,10 +118,14 @@ public static class MlpWorkload
             using var batches = Cycle(loader).GetEnumerator();
             float last = float.NaN;
 
+            // As Trainer.Fit does: the step's tensors live in an arena recycled by the next step.
+            var arena = new TensorArena();
             void Step()
             {
                 batches.MoveNext();
                 var batch = batches.Current;
+                arena.Reset();
+                using var active = arena.Activate();
                 optimizer.ZeroGrad();
                 var output = model.Forward(batch.Inputs);
                 var l = loss.Forward(output, batch.Labels);
@@ -174,7 +178,14 @@ public static class MlpWorkload
             for (int i = 0; i < batch; i++) data.GetSample(i % n).CopyTo(x.AsSpan(i * data.SampleSize));
             var input = Tensor.FromArray(x, batch, data.SampleSize);
             using var _ = GradMode.NoGrad();
-            return Measure.SecondsPerCall(() => model.Forward(input), s.Repeats,
+            // A serving loop reuses its buffers: each call's outputs go back to the arena.
+            var arena = new TensorArena();
+            return Measure.SecondsPerCall(() =>
+            {
+                arena.Reset();
+                using var active = arena.Activate();
+                model.Forward(input);
+            }, s.Repeats,
                 s.WarmupCalls, s.WarmupSeconds, s.BatchSeconds);
         }
         finally

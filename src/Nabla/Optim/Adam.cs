@@ -56,6 +56,15 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
+        if (!AmsGrad)
+        {
+            // The common case in one fused pass over w, g, m and v.
+            if (decoupledWeightDecay && WeightDecay != 0f) TensorPrimitives.Multiply(w, 1f - LearningRate * WeightDecay, w);
+            Kernels.OptimizerKernels.AdamStep(w, grad, State(index, "exp_avg"), State(index, "exp_avg_sq"), Beta1, Beta2,
+                (float)(LearningRate / (1 - Math.Pow(Beta1, StepCount))), (float)(1 / Math.Sqrt(1 - Math.Pow(Beta2, StepCount))),
+                Epsilon, decoupledWeightDecay ? 0f : WeightDecay);
+            return;
+        }
         var s = Scratch(index);
         ReadOnlySpan<float> g = grad;
         if (WeightDecay != 0f)
