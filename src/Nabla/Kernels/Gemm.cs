@@ -69,13 +69,22 @@ public static unsafe partial class Gemm
     /// </summary>
     public static GemmPath ForcedPath { get; set; }
 
-    // Products below this many multiply-adds run on one thread: waking a worker and splitting the
-    // loops costs a few microseconds, which ~2 MFLOP of work does not repay (measured: 128×128×128
-    // gains nothing from a second core, 256×256×256 does).
-    internal const long ParallelMacs = 1L << 21;
+    // Below these sizes (multiply-adds) a call stays on one thread. Measured on the 2-core Zen 5
+    // machines (1 vs 2 threads, idle machine): packed 128×256×128 and 160³ (4 M) ran 5-15 % slower
+    // on two threads (two dispatches, the packed B moving between the cores' caches and the end
+    // of each dispatch cost more than half of a ~45 µs call), 256³ (17 M) 1.34× faster,
+    // 1024³ 1.9× faster.
+    internal const long ParallelMacs = 8L << 20;
 
-    // A GEMV reads each matrix element once (memory bound); two threads pull more bandwidth once
-    // the matrix is past ~256 KB.
+    // The narrow-N path reads A once and is bound by memory: 18432×25×6 (2.8 M) ran slower on two
+    // threads, so it needs a much larger product before a second thread helps.
+    internal const long ParallelNarrowMacs = 32L << 20;
+
+    // Reading B in place with a few rows of A (m ≤ 24) splits the columns with no shared packed
+    // block: 6×25×18432 (2.8 M) gained 1.1-1.3× from a second thread.
+    internal const long ParallelUnpackedMacs = 2L << 20;
+
+    // A GEMV reads each matrix element once; 1×784×256 (0.2 M) gained ~1.1-1.2× on two threads.
     internal const long ParallelGemvMacs = 64 * 1024;
 
     private static GemmPath Detect()
@@ -171,11 +180,11 @@ public static unsafe partial class Gemm
                     SmallGemm.Gemv(in g, path, threads);
                     return;
                 case GemmAlgorithm.NarrowN when NarrowWidth(path) >= n:
-                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    if (!exactThreads && macs < ParallelNarrowMacs) threads = 1;
                     SmallGemm.NarrowN(in g, path, threads);
                     return;
                 case GemmAlgorithm.Unpacked when !transB:
-                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    if (!exactThreads && macs < ParallelUnpackedMacs) threads = 1;
                     RunPacked(in g, path, threads, packB: false);
                     return;
                 default:
