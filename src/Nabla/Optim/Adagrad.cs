@@ -18,10 +18,10 @@ public sealed class Adagrad : Optimizer
         float weightDecay = 0f, float initialAccumulatorValue = 0f, float epsilon = 1e-10f)
         : base(parameters, learningRate)
     {
-        if (!(learningRateDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(learningRateDecay), $"Adagrad: learning-rate decay {learningRateDecay} must be non-negative.");
-        if (!(weightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Adagrad: weight decay {weightDecay} must be non-negative.");
-        if (!(initialAccumulatorValue >= 0f)) throw new ArgumentOutOfRangeException(nameof(initialAccumulatorValue), $"Adagrad: initial accumulator value {initialAccumulatorValue} must be non-negative.");
-        if (!(epsilon >= 0f)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"Adagrad: epsilon {epsilon} must be non-negative.");
+        RequireNonNegative(learningRateDecay, "learning-rate decay", nameof(learningRateDecay));
+        RequireNonNegative(weightDecay, "weight decay", nameof(weightDecay));
+        RequireNonNegative(initialAccumulatorValue, "initial accumulator value", nameof(initialAccumulatorValue));
+        RequireNonNegative(epsilon, "epsilon", nameof(epsilon));
         LearningRateDecay = learningRateDecay;
         WeightDecay = weightDecay;
         InitialAccumulatorValue = initialAccumulatorValue;
@@ -43,13 +43,7 @@ public sealed class Adagrad : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        ReadOnlySpan<float> g = grad;
-        if (WeightDecay != 0f)
-        {
-            var decayed = Scratch(index);
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, decayed);
-            g = decayed;
-        }
+        ReadOnlySpan<float> g = WithWeightDecay(index, w, grad, WeightDecay);
         bool first = !HasState(index, "sum");
         var sum = State(index, "sum");
         if (first && InitialAccumulatorValue != 0f) sum.AsSpan().Fill(InitialAccumulatorValue);

@@ -84,6 +84,25 @@ public abstract class Optimizer
         return scratch.AsSpan(0, n);
     }
 
+    /// <summary>
+    /// The gradient with L2 weight decay added (g = ∇ + λw, written to <see cref="Scratch"/>), or
+    /// <paramref name="grad"/> itself when λ is 0.
+    /// </summary>
+    protected ReadOnlySpan<float> WithWeightDecay(int index, ReadOnlySpan<float> w, ReadOnlySpan<float> grad, float weightDecay)
+    {
+        if (weightDecay == 0f) return grad;
+        var decayed = Scratch(index);
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w, weightDecay, grad, decayed);
+        return decayed;
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is ≥ 0 (NaN included), naming the optimiser and the setting.</summary>
+    protected void RequireNonNegative(float value, string setting, string paramName)
+    {
+        if (!(value >= 0f))
+            throw new ArgumentOutOfRangeException(paramName, $"{GetType().Name}: {setting} {value} must be non-negative.");
+    }
+
     /// <summary>Whether a state buffer exists yet.</summary>
     protected bool HasState(int index, string name) => state.ContainsKey((index, name));
 

@@ -20,9 +20,9 @@ public sealed class RmsProp : Optimizer
         : base(parameters, learningRate)
     {
         if (!(alpha >= 0f && alpha < 1f)) throw new ArgumentOutOfRangeException(nameof(alpha), $"RmsProp: smoothing constant α = {alpha} must be in [0, 1).");
-        if (!(epsilon >= 0f)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"RmsProp: epsilon {epsilon} must be non-negative.");
-        if (!(weightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"RmsProp: weight decay {weightDecay} must be non-negative.");
-        if (!(momentum >= 0f)) throw new ArgumentOutOfRangeException(nameof(momentum), $"RmsProp: momentum {momentum} must be non-negative.");
+        RequireNonNegative(epsilon, "epsilon", nameof(epsilon));
+        RequireNonNegative(weightDecay, "weight decay", nameof(weightDecay));
+        RequireNonNegative(momentum, "momentum", nameof(momentum));
         Alpha = alpha;
         Epsilon = epsilon;
         WeightDecay = weightDecay;
@@ -48,13 +48,7 @@ public sealed class RmsProp : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        ReadOnlySpan<float> g = grad;
-        if (WeightDecay != 0f)
-        {
-            var decayed = Scratch(index);
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, decayed);
-            g = decayed;
-        }
+        ReadOnlySpan<float> g = WithWeightDecay(index, w, grad, WeightDecay);
         var squareAvg = State(index, "square_avg");
         var d = second.Get(w.Length);
         TensorPrimitives.Multiply(g, g, d);

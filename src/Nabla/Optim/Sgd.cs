@@ -14,9 +14,9 @@ public sealed class Sgd : Optimizer
     public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(parameters, learningRate)
     {
-        if (momentum < 0f) throw new ArgumentOutOfRangeException(nameof(momentum), $"Sgd: momentum {momentum} must be non-negative.");
+        RequireNonNegative(momentum, "momentum", nameof(momentum));
         if (nesterov && momentum == 0f) throw new ArgumentException("Sgd: Nesterov momentum needs momentum > 0.");
-        if (weightDecay < 0f) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Sgd: weight decay {weightDecay} must be non-negative.");
+        RequireNonNegative(weightDecay, "weight decay", nameof(weightDecay));
         Momentum = momentum;
         Nesterov = nesterov;
         WeightDecay = weightDecay;
@@ -34,13 +34,7 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {
-        ReadOnlySpan<float> g = grad;
-        if (WeightDecay != 0f)
-        {
-            var decayed = Scratch(index);
-            TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, decayed);
-            g = decayed;
-        }
+        ReadOnlySpan<float> g = WithWeightDecay(index, w, grad, WeightDecay);
         if (Momentum != 0f)
         {
             bool first = !HasState(index, "momentum");
