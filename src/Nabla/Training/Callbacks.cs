@@ -27,6 +27,14 @@ public static class MonitoredMetricExtensions
     public static MetricMode Mode(this MonitoredMetric monitor) =>
         monitor is MonitoredMetric.ValidationLoss or MonitoredMetric.Loss ? MetricMode.Min : MetricMode.Max;
 
+    /// <summary>The starting "best" value: +∞ for a figure to minimise, −∞ for one to maximise.</summary>
+    public static double Worst(this MonitoredMetric monitor) =>
+        monitor.Mode() == MetricMode.Min ? double.PositiveInfinity : double.NegativeInfinity;
+
+    /// <summary>Whether <paramref name="value"/> beats <paramref name="best"/> by more than <paramref name="minDelta"/>.</summary>
+    public static bool Improves(this MonitoredMetric monitor, double value, double best, double minDelta = 0) =>
+        monitor.Mode() == MetricMode.Min ? value < best - minDelta : value > best + minDelta;
+
     /// <summary>The monitored value of <paramref name="result"/>; throws if it needs a validation set that was not given.</summary>
     public static double ValueOf(this MonitoredMetric monitor, EpochResult result) => monitor switch
     {
@@ -75,7 +83,7 @@ public sealed class EarlyStopping : ITrainingCallback
         Patience = patience;
         MinDelta = minDelta;
         RestoreBestWeights = restoreBestWeights;
-        Best = monitor.Mode() == MetricMode.Min ? double.PositiveInfinity : double.NegativeInfinity;
+        Best = monitor.Worst();
     }
 
     /// <summary>The figure watched.</summary>
@@ -106,7 +114,7 @@ public sealed class EarlyStopping : ITrainingCallback
     public bool OnEpochEnd(TrainingContext context, EpochResult result)
     {
         double value = Monitor.ValueOf(result);
-        bool improved = Monitor.Mode() == MetricMode.Min ? value < Best - MinDelta : value > Best + MinDelta;
+        bool improved = Monitor.Improves(value, Best, MinDelta);
         if (improved)
         {
             Best = value;
@@ -160,7 +168,7 @@ public sealed class ModelCheckpoint : ITrainingCallback
         Monitor = monitor;
         SaveBestOnly = saveBestOnly;
         IncludeOptimizer = includeOptimizer;
-        Best = monitor.Mode() == MetricMode.Min ? double.PositiveInfinity : double.NegativeInfinity;
+        Best = monitor.Worst();
     }
 
     /// <summary>The file pattern.</summary>
@@ -186,7 +194,7 @@ public sealed class ModelCheckpoint : ITrainingCallback
     {
         // Saving every epoch works without a validation set; saving the best needs the figure.
         double? value = SaveBestOnly ? Monitor.ValueOf(result) : Monitor.TryValueOf(result);
-        bool improved = value is double v && (Monitor.Mode() == MetricMode.Min ? v < Best : v > Best);
+        bool improved = value is double v && Monitor.Improves(v, Best);
         if (improved) Best = value!.Value;
         if (SaveBestOnly && !improved) return true;
         string file = Path.Replace("{epoch}", result.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
