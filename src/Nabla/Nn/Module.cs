@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text;
 
@@ -103,6 +104,7 @@ public sealed class ParameterBudgetExceededException(string message) : Exception
 /// keeps <see cref="Forward"/> as its one-tensor path (its main output, which
 /// <see cref="Sequential"/> uses) and adds typed overloads for the rest.
 /// </remarks>
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
 public abstract class Module
 {
     private List<(string Name, Parameter Parameter)>? registeredParameters;
@@ -320,6 +322,11 @@ public abstract class Module
         foreach (var (f, name) in fields) yield return (name, f.GetValue(this));
     }
 
+    // Module carries [DynamicallyAccessedMembers(fields)], which the trimmer applies to every type
+    // derived from it, so the fields of each type in the chain (all Modules) are kept; the analyser
+    // cannot see that through BaseType.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
     private static (FieldInfo, string)[] FindFields(Type type)
     {
         var chain = new List<Type>();

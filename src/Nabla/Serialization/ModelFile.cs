@@ -107,7 +107,7 @@ public static class ModelFile
             Rename("in", "in_features");
             Rename("out", "out_features");
             Rename("slope", "negative_slope");
-            converted.Add(n);
+            converted.Add((JsonNode)n);
         }
         return (Sequential)LayerRegistry.FromJson(new JsonObject { ["type"] = "Sequential", ["layers"] = converted });
     }
