@@ -166,6 +166,21 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void TheWrapperBroadcastsRankZerosStateAndNamesParametersAsPyTorch()
+    {
+        var results = InProcessCommunicator.Run(2, c =>
+        {
+            var model = Model(1 + c.Rank);
+            using var ddp = new DistributedDataParallel(model, c, new DistributedDataParallelOptions { BucketCapBytes = 100 });
+            Assert.Equal(model.NamedParameters().Select(p => "module." + p.Name), ddp.NamedParameters().Select(p => p.Name));
+            Assert.True(ddp.BucketCount > 1);
+            Assert.True(ddp.EnsureReplicasEqual());
+            return Flatten(model);
+        });
+        Assert.Equal(Flatten(Model(1)), results[1]);
+    }
+
+    [Fact]
     public void GradientsAreReadyHooksFireOncePerLeafAfterItsLastUse()
     {
         var w = new Parameter(Tensor.FromArray([1f, 2f], 2));
