@@ -35,7 +35,7 @@ measure() {
   local name="$1"; shift
   local t0 t1 t2 acc
   t0=$(date +%s.%N); "$@" --epochs "$e1" >/dev/null
-  t1=$(date +%s.%N); acc=$("$@" --epochs "$e2" | sed 's/\x1b\[[0-9;?]*[a-zA-Z=]//g' | grep '^test' || true)
+  t1=$(date +%s.%N); acc=$("$@" --epochs "$e2" | sed 's/\x1b\[[0-9;?]*[a-zA-Z=]//g' | grep -E '^test +loss' || true)
   t2=$(date +%s.%N)
   awk -v name="$name" -v a="$t0" -v b="$t1" -v c="$t2" -v e="$((e2 - e1))" -v n="$samples" -v acc="$acc" \
     'BEGIN { d = (c - b) - (b - a); printf "%-50s %7.3f s/epoch  %8.0f samples/s  %s\n", name, d / e, n * e / d, acc }'
