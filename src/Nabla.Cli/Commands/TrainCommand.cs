@@ -40,10 +40,10 @@ public static class TrainCommand
         activation.AcceptOnlyFromAmong(Activations);
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", HelpName = "N", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", HelpName = "N", DefaultValueFactory = _ => 64 }.AtLeast(1);
-        var optimizerName = new Option<string>("--optimizer") { Description = "Optimiser: sgd (with --momentum), momentum, nesterov, adagrad, rmsprop, adam, adamw, accelerated (the notes' Nesterov method)", HelpName = "NAME", DefaultValueFactory = _ => "sgd" };
+        var optimizerName = new Option<string>("--optimizer") { Description = "Optimiser, as Optimizers.Create: sgd (plain; momentum only with --momentum), momentum (SGD with momentum 0.9), nesterov, adagrad, rmsprop, adam, adamw, accelerated (the notes' Nesterov method)", HelpName = "NAME", DefaultValueFactory = _ => "momentum" };
         optimizerName.AcceptOnlyFromAmong([.. Optimizers.Names]);
         var lr = new Option<float>("--lr") { Description = "Learning rate (default: 0.05 for sgd, momentum and nesterov, else the optimiser's usual one)", HelpName = "RATE", DefaultValueFactory = _ => 0.05f }.Positive();
-        var momentum = new Option<float>("--momentum") { Description = "Momentum of sgd, momentum and nesterov (0: plain SGD); of rmsprop only when given", HelpName = "M", DefaultValueFactory = _ => 0.9f };
+        var momentum = new Option<float>("--momentum") { Description = "Momentum of momentum and nesterov (default 0.9); of sgd and rmsprop only when given", HelpName = "M", DefaultValueFactory = _ => 0.9f };
         momentum.Validators.Add(r =>
         {
             if (!Common.TryGetValue(r, out float m)) return;
@@ -125,11 +125,15 @@ public static class TrainCommand
     public static float DefaultLearningRate(string optimizer) =>
         optimizer is "sgd" or "momentum" or "nesterov" ? 0.05f : Optimizers.DefaultLearningRate(optimizer);
 
-    /// <summary>The optimiser of <paramref name="s"/>: --momentum goes to sgd, momentum and nesterov, and to rmsprop when given.</summary>
+    /// <summary>
+    /// The optimiser of <paramref name="s"/>, the same as <see cref="Optimizers.Create"/> gives for the name: <c>sgd</c> is
+    /// plain SGD unless --momentum is given (as PyTorch's SGD), <c>momentum</c> and <c>nesterov</c> take --momentum
+    /// (default 0.9), <c>rmsprop</c> takes it only when given.
+    /// </summary>
     public static Optimizer CreateOptimizer(TrainSettings s, IEnumerable<Parameter> parameters)
     {
-        bool takesMomentum = s.Optimizer is "sgd" or "momentum" or "nesterov";
-        if (s.MomentumGiven && !takesMomentum && s.Optimizer != "rmsprop")
+        bool takesMomentum = s.Optimizer is "momentum" or "nesterov";
+        if (s.MomentumGiven && !takesMomentum && s.Optimizer is not ("rmsprop" or "sgd"))
             throw new UsageException($"--momentum does not apply to --optimizer {s.Optimizer} (only to sgd, momentum, nesterov and rmsprop).");
         if (s.Optimizer is "momentum" or "nesterov" && s.Momentum == 0f)
             throw new UsageException($"--optimizer {s.Optimizer} needs --momentum above 0 (use --optimizer sgd for plain SGD).");
@@ -361,7 +365,7 @@ public sealed record TrainSettings
     public int Batch { get; init; } = 64;
 
     /// <summary>Optimiser name (one of <see cref="Optimizers.Names"/>).</summary>
-    public string Optimizer { get; init; } = "sgd";
+    public string Optimizer { get; init; } = "momentum";
 
     /// <summary>Learning rate.</summary>
     public float LearningRate { get; init; } = 0.05f;
