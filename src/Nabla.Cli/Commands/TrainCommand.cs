@@ -79,6 +79,7 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
+        var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
         command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
         {
             Data = p.GetValue(data),
@@ -101,6 +102,10 @@ public static class TrainCommand
             Out = p.GetValue(output)!,
             Threads = p.GetValue(threads),
             Limit = p.GetValue(limit),
+            Task = p.GetValue(extras.Task)!,
+            Target = p.GetValue(extras.Target),
+            Init = p.GetValue(extras.Init),
+            Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
         })));
         return command;
     }
@@ -196,10 +201,12 @@ public static class TrainCommand
         string outPath = Path.GetFullPath(s.Out);
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
+        if (s.Task == "regression") return TrainExtras.TrainRegression(io, s, outPath);
         var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
         var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
+        TrainExtras.ApplyTransfer(io, model, s);
         var loss = new CrossEntropyLoss();
         var optimizer = CreateOptimizer(s, model.Parameters());
         var schedule = CreateSchedule(s.Schedule, s.Epochs);
@@ -402,4 +409,16 @@ public sealed record TrainSettings
 
     /// <summary>Seeded subset size per data file (null: all).</summary>
     public int? Limit { get; init; }
+
+    /// <summary>classification (image folders) or regression (a CSV file with <see cref="Target"/>).</summary>
+    public string Task { get; init; } = "classification";
+
+    /// <summary>The CSV column to predict (regression).</summary>
+    public string? Target { get; init; }
+
+    /// <summary>A model file whose matching weights start the model (transfer learning), or null.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>Name prefixes of the parameters to freeze.</summary>
+    public string[] Freeze { get; init; } = [];
 }
