@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Nabla.Nn;
 /// <c>weight</c> [num_embeddings, embedding_dim], output [..., embedding_dim]. Weights start N(0, 1).
 /// The row of <see cref="PaddingIndex"/>, if set, starts at zero and receives no gradient.
 /// </summary>
-public sealed class Embedding : Module
+public sealed class Embedding : Module, IConfigurable
 {
     /// <summary>Creates the table.</summary>
     /// <param name="numEmbeddings">Rows (the vocabulary size).</param>
@@ -25,7 +27,7 @@ public sealed class Embedding : Module
         NumEmbeddings = numEmbeddings;
         EmbeddingDim = embeddingDim;
         PaddingIndex = paddingIndex;
-        Weight = new Parameter(numEmbeddings, embeddingDim);
+        Weight = RegisterParameter("weight", new Parameter(numEmbeddings, embeddingDim));
         Tensor.FillNormal(Weight.Data, 0f, 1f, rng ?? RandomSource.Shared);
         if (paddingIndex is { } pi) Weight.Data.Slice(pi * embeddingDim, embeddingDim).Clear();
     }
@@ -57,6 +59,14 @@ public sealed class Embedding : Module
     /// <summary>Looks up <paramref name="indices"/> laid out with <paramref name="shape"/> (default 1-D).</summary>
     public Tensor Forward(int[] indices, params int[] shape) =>
         Ops.Embedding(Weight, indices, shape.Length == 0 ? [indices.Length] : shape, PaddingIndex);
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig()
+    {
+        var c = new JsonObject { ["num_embeddings"] = NumEmbeddings, ["embedding_dim"] = EmbeddingDim };
+        if (PaddingIndex is { } p) c["padding_idx"] = p;
+        return c;
+    }
 
     /// <inheritdoc/>
     public override string Describe() => $"Embedding({NumEmbeddings}, {EmbeddingDim}{(PaddingIndex is { } p ? $", padding_idx={p}" : "")})";

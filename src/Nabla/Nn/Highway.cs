@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
 /// <summary>
@@ -7,10 +9,8 @@ namespace Nabla.Nn;
 /// identity, letting gradients pass through many layers. Parameters: <c>weight</c>, <c>bias</c>,
 /// <c>gate_weight</c>, <c>gate_bias</c> (weights [F, F] in the PyTorch [out, in] layout).
 /// </summary>
-public sealed class Highway : Module
+public sealed class Highway : Module, IConfigurable
 {
-    private readonly List<(string, Parameter)> parameters = new();
-
     /// <summary>Creates the layer.</summary>
     /// <param name="features">F, the size of the last axis of input and output.</param>
     /// <param name="activation">Applied to x·W + b (the notes use none; ReLU is common in practice).</param>
@@ -22,10 +22,10 @@ public sealed class Highway : Module
         Features = features;
         Activation = activation;
         GateBias = gateBias;
-        Weight = new Parameter(features, features); parameters.Add(("weight", Weight));
-        Bias = new Parameter(features); parameters.Add(("bias", Bias));
-        GateWeight = new Parameter(features, features); parameters.Add(("gate_weight", GateWeight));
-        GateBiasParameter = new Parameter(features); parameters.Add(("gate_bias", GateBiasParameter));
+        Weight = RegisterParameter("weight", new Parameter(features, features));
+        Bias = RegisterParameter("bias", new Parameter(features));
+        GateWeight = RegisterParameter("gate_weight", new Parameter(features, features));
+        GateBiasParameter = RegisterParameter("gate_bias", new Parameter(features));
         var r = rng ?? RandomSource.Shared;
         float k = 1f / MathF.Sqrt(features);
         Init.FillUniform(Weight, r, -k, k);
@@ -50,7 +50,16 @@ public sealed class Highway : Module
     public Parameter GateBiasParameter { get; }
 
     /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => parameters;
+    public JsonObject GetConfig() => new() { ["features"] = Features, ["activation"] = Activation.ToString().ToLowerInvariant(), ["gate_bias"] = GateBias };
+
+    internal static Activation ParseActivation(string s) => s switch
+    {
+        "none" => Activation.None,
+        "relu" => Activation.Relu,
+        "sigmoid" => Activation.Sigmoid,
+        "tanh" => Activation.Tanh,
+        _ => throw new ArgumentException($"Highway: activation '{s}' is not none, relu, sigmoid or tanh."),
+    };
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
 /// <summary>
@@ -10,7 +12,7 @@ namespace Nabla.Nn;
 /// Input [T, B, I] (or [B, T, I] with <see cref="BatchFirst"/>; an unbatched [T, I] is accepted too),
 /// output [T, B, D·H]; states [L·D, B, H]. Each layer runs as one op (<see cref="Ops.RecurrentLayer"/>).
 /// </remarks>
-public abstract class RecurrentBase : Module
+public abstract class RecurrentBase : Module, IConfigurable
 {
     private readonly List<(string Name, Parameter Parameter)> parameters = new();
     private readonly RecurrentWeights[][] layers;
@@ -55,7 +57,7 @@ public abstract class RecurrentBase : Module
     private Parameter Add(string name, Parameter p)
     {
         parameters.Add((name, p));
-        return p;
+        return RegisterParameter(name, p);
     }
 
     /// <summary>The cell this layer runs.</summary>
@@ -85,7 +87,21 @@ public abstract class RecurrentBase : Module
     public RecurrentWeights Weights(int layer, int direction = 0) => layers[layer][direction];
 
     /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => parameters;
+    public virtual JsonObject GetConfig()
+    {
+        var c = new JsonObject
+        {
+            ["input_size"] = InputSize,
+            ["hidden_size"] = HiddenSize,
+            ["num_layers"] = NumLayers,
+            ["bias"] = HasBias,
+            ["batch_first"] = BatchFirst,
+            ["dropout"] = Dropout,
+            ["bidirectional"] = Bidirectional,
+        };
+        if (Mode is RecurrentMode.RnnTanh or RecurrentMode.RnnRelu) c["nonlinearity"] = Mode == RecurrentMode.RnnRelu ? "relu" : "tanh";
+        return c;
+    }
 
     /// <summary>Re-draws all weights and biases from U(−1/√H, 1/√H).</summary>
     public void ResetParameters(Random rng)

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Nabla.Nn;
 /// [G·H, H], <c>bias_ih</c>, <c>bias_hh</c>). Input [B, I] (or unbatched [I]), states [B, H].
 /// A step runs the same fused op as the sequence layers with one time step.
 /// </summary>
-public abstract class RecurrentCellBase : Module
+public abstract class RecurrentCellBase : Module, IConfigurable
 {
     private readonly List<(string Name, Parameter Parameter)> parameters = new();
 
@@ -19,13 +21,13 @@ public abstract class RecurrentCellBase : Module
         HiddenSize = hiddenSize;
         HasBias = bias;
         int GH = Ops.GateCount(mode) * hiddenSize;
-        var wih = new Parameter(GH, inputSize); parameters.Add(("weight_ih", wih));
-        var whh = new Parameter(GH, hiddenSize); parameters.Add(("weight_hh", whh));
+        var wih = RegisterParameter("weight_ih", new Parameter(GH, inputSize)); parameters.Add(("weight_ih", wih));
+        var whh = RegisterParameter("weight_hh", new Parameter(GH, hiddenSize)); parameters.Add(("weight_hh", whh));
         Parameter? bih = null, bhh = null;
         if (bias)
         {
-            bih = new Parameter(GH); parameters.Add(("bias_ih", bih));
-            bhh = new Parameter(GH); parameters.Add(("bias_hh", bhh));
+            bih = RegisterParameter("bias_ih", new Parameter(GH)); parameters.Add(("bias_ih", bih));
+            bhh = RegisterParameter("bias_hh", new Parameter(GH)); parameters.Add(("bias_hh", bhh));
         }
         Weights = new RecurrentWeights(wih, whh, bih, bhh);
         float k = 1f / MathF.Sqrt(hiddenSize);
@@ -45,7 +47,12 @@ public abstract class RecurrentCellBase : Module
     public RecurrentWeights Weights { get; }
 
     /// <inheritdoc/>
-    protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => parameters;
+    public JsonObject GetConfig()
+    {
+        var c = new JsonObject { ["input_size"] = InputSize, ["hidden_size"] = HiddenSize, ["bias"] = HasBias };
+        if (Mode is RecurrentMode.RnnTanh or RecurrentMode.RnnRelu) c["nonlinearity"] = Mode == RecurrentMode.RnnRelu ? "relu" : "tanh";
+        return c;
+    }
 
     /// <summary>One step: the new hidden state and, for LSTM, the new cell state.</summary>
     protected (Tensor H, Tensor? C) Step(Tensor x, Tensor? h, Tensor? c)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Nabla.Nn;
 
 namespace Nabla.Sequences;
@@ -8,7 +9,7 @@ namespace Nabla.Sequences;
 /// (<see cref="Ops.CtcLoss(Tensor, IReadOnlyList{int[]}, int[], int, Reduction, bool)"/>) and decoding
 /// (<see cref="CtcDecoder"/>). Class 0 is the blank.
 /// </summary>
-public sealed class LineReader : Module
+public sealed class LineReader : Module, IConfigurable
 {
     /// <summary>Creates the reader.</summary>
     /// <param name="features">Features per step (e.g. line height × columns per step).</param>
@@ -22,8 +23,8 @@ public sealed class LineReader : Module
         Hidden = hidden;
         Layers = layers;
         Classes = classes;
-        Lstm = new Lstm(features, hidden, layers, bidirectional: true, rng: rng);
-        Head = new Linear(2 * hidden, classes, rng: rng);
+        Lstm = RegisterModule("lstm", new Lstm(features, hidden, layers, bidirectional: true, rng: rng));
+        Head = RegisterModule("head", new Linear(2 * hidden, classes, rng: rng));
     }
 
     /// <summary>Features per step.</summary>
@@ -63,6 +64,9 @@ public sealed class LineReader : Module
         Train(training);
         return CtcDecoder.GreedyBatch(lp, 0, lengths);
     }
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["features"] = Features, ["hidden"] = Hidden, ["layers"] = Layers, ["classes"] = Classes };
 
     /// <inheritdoc/>
     public override string Describe() => $"LineReader({Features} => BiLSTM {Hidden}x{Layers} => {Classes})";
