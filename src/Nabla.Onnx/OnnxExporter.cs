@@ -44,6 +44,12 @@ public sealed class OnnxExportOptions
     /// <summary>Whether the batch dimension is dynamic (default); if false the graph has the sample's exact shapes.</summary>
     public bool DynamicBatch { get; init; } = true;
 
+    /// <summary>
+    /// An axis of the input that holds time steps (made dynamic, named <c>sequence</c>), for
+    /// sequence models that take any length; null (default) keeps the sample's length.
+    /// </summary>
+    public int? SequenceAxis { get; init; }
+
     /// <summary>The graph's name (default: the model's type name).</summary>
     public string? GraphName { get; init; }
 }
@@ -176,9 +182,15 @@ public static partial class OnnxExporter
             throw new ArgumentException($"ONNX export: input and output names must differ (both '{options.InputName}').");
         if (sampleInput.Rank == 0)
             throw new ArgumentException("ONNX export: the sample input must have a batch dimension (it is a scalar).");
-        int batchAxis = options.BatchAxis < 0 ? options.BatchAxis + sampleInput.Rank : options.BatchAxis;
-        if (batchAxis < 0 || batchAxis >= sampleInput.Rank)
-            throw new ArgumentOutOfRangeException(nameof(options), $"ONNX export: batch axis {options.BatchAxis} is outside the sample input's shape {sampleInput.Shape}.");
+        var dynamicAxes = new List<(int Axis, string Name)>();
+        if (options.DynamicBatch) dynamicAxes.Add((CheckAxis(options.BatchAxis, sampleInput, "batch"), "batch"));
+        if (options.SequenceAxis is int seqAxis)
+        {
+            int axis = CheckAxis(seqAxis, sampleInput, "sequence");
+            if (dynamicAxes.Any(d => d.Axis == axis))
+                throw new ArgumentException($"ONNX export: the sequence axis {seqAxis} is also the batch axis.", nameof(options));
+            dynamicAxes.Add((axis, "sequence"));
+        }
 
         var modes = new List<(Module, bool)>();
         Collect(model, modes);
@@ -204,11 +216,9 @@ public static partial class OnnxExporter
             }
 
             int[] inputDims = sample.Shape.ToArray();
-            bool[] outputDynamic = new bool[output.Rank];
-            if (options.DynamicBatch)
-                outputDynamic = BatchDependentAxes(model, sample, batchAxis, output.Sample);
-            graph.Input.Add(ValueInfo(options.InputName, inputDims, i => options.DynamicBatch && i == batchAxis));
-            graph.Output.Add(ValueInfo(options.OutputName, output.Shape.ToArray(), i => outputDynamic[i]));
+            var outputNames = DynamicOutputAxes(model, sample, dynamicAxes, output.Sample);
+            graph.Input.Add(ValueInfo(options.InputName, inputDims, i => dynamicAxes.FirstOrDefault(d => d.Axis == i).Name));
+            graph.Output.Add(ValueInfo(options.OutputName, output.Shape.ToArray(), i => outputNames[i]));
 
             var proto = new Proto.ModelProto
             {
@@ -234,30 +244,49 @@ public static partial class OnnxExporter
         foreach (var (_, child) in m.NamedChildren()) Collect(child, modes);
     }
 
-    // Which output axes follow the batch: the model is run once more on the sample with one more
-    // example, and the axes whose size grew from B to B+1 are the batch.
-    private static bool[] BatchDependentAxes(Module model, Tensor sample, int batchAxis, Tensor output)
+    private static int CheckAxis(int axis, Tensor sample, string what)
     {
-        var grown = Ops.Concat([sample, Ops.Narrow(sample, batchAxis, 0, 1)], batchAxis);
-        var other = model.Forward(grown);
-        int b = sample.Shape[batchAxis];
-        var dynamic = new bool[output.Rank];
-        if (other.Rank != output.Rank)
-            throw new OnnxExportException($"ONNX export: the model's output has rank {output.Rank} for batch {b} but {other.Rank} for batch {b + 1}; its shape must depend on the batch size through one axis only.");
-        for (int i = 0; i < output.Rank; i++)
-        {
-            if (other.Shape[i] == output.Shape[i]) continue;
-            if (output.Shape[i] == b && other.Shape[i] == b + 1) dynamic[i] = true;
-            else throw new OnnxExportException($"ONNX export: output axis {i} has size {output.Shape[i]} for batch {b} and {other.Shape[i]} for batch {b + 1}; only an axis equal to the batch size can be dynamic.");
-        }
-        return dynamic;
+        int a = axis < 0 ? axis + sample.Rank : axis;
+        if (a < 0 || a >= sample.Rank)
+            throw new ArgumentOutOfRangeException("options", $"ONNX export: {what} axis {axis} is outside the sample input's shape {sample.Shape}.");
+        return a;
     }
 
-    private static Proto.ValueInfoProto ValueInfo(string name, int[] dims, Func<int, bool> dynamic)
+    // Which output axes follow the dynamic input axes: the model is run once more per dynamic axis
+    // on the sample grown by one along it (its first slice repeated). An output axis that grows from
+    // n to n+1 with an input axis of size n takes that axis's name; one that changes otherwise (a
+    // flattened time axis, say) is dynamic without a name (""); the rest keep the sample's sizes
+    // (null).
+    private static string?[] DynamicOutputAxes(Module model, Tensor sample, List<(int Axis, string Name)> dynamicAxes, Tensor output)
+    {
+        var names = new string?[output.Rank];
+        foreach (var (axis, name) in dynamicAxes)
+        {
+            int n = sample.Shape[axis];
+            var grown = Ops.Concat([sample, Ops.Narrow(sample, axis, 0, 1)], axis);
+            var other = model.Forward(grown);
+            if (other.Rank != output.Rank)
+                throw new OnnxExportException($"ONNX export: the model's output has rank {output.Rank} for {name} size {n} but rank {other.Rank} for {n + 1}; an ONNX graph's output rank is fixed.");
+            for (int i = 0; i < output.Rank; i++)
+            {
+                if (other.Shape[i] == output.Shape[i]) continue;
+                names[i] = names[i] is null && output.Shape[i] == n && other.Shape[i] == n + 1 ? name : "";
+            }
+        }
+        return names;
+    }
+
+    // A dimension named by dynamicName(i) is dynamic: with that name, or unnamed for "".
+    private static Proto.ValueInfoProto ValueInfo(string name, int[] dims, Func<int, string?> dynamicName)
     {
         var shape = new Proto.TensorShapeProto();
         for (int i = 0; i < dims.Length; i++)
-            shape.Dim.Add(dynamic(i) ? new Proto.TensorShapeProto.Types.Dimension { DimParam = "batch" } : new Proto.TensorShapeProto.Types.Dimension { DimValue = dims[i] });
+            shape.Dim.Add(dynamicName(i) switch
+            {
+                null => new Proto.TensorShapeProto.Types.Dimension { DimValue = dims[i] },
+                "" => new Proto.TensorShapeProto.Types.Dimension(),
+                var param => new Proto.TensorShapeProto.Types.Dimension { DimParam = param },
+            });
         return new Proto.ValueInfoProto
         {
             Name = name,
