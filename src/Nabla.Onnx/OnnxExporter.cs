@@ -57,7 +57,7 @@ public sealed class OnnxExportOptions
 /// <summary>
 /// Exports Nabla models to ONNX (opset <see cref="Opset"/>, IR version <see cref="IrVersion"/>), so
 /// that ONNX Runtime and other ONNX tools run them. Each layer type has an export function in a
-/// registry keyed by the layer registry's type name (<c>LayerRegistry</c>); the library's
+/// registry keyed by the layer registry's type name (<see cref="LayerRegistry"/>); the library's
 /// layers are registered here, and a user's own layer joins with <see cref="Register{T}"/>.
 /// </summary>
 /// <example>
@@ -92,7 +92,7 @@ public static partial class OnnxExporter
 
     /// <summary>
     /// Registers (or replaces) the export function of layer type <paramref name="typeName"/> — the
-    /// name the layer has in <c>LayerRegistry</c>. A layer of class
+    /// name the layer has in <see cref="LayerRegistry"/>. A layer of class
     /// <typeparamref name="T"/> that is not in the layer registry is found by its class.
     /// </summary>
     public static void Register<T>(string typeName, OnnxLayerExport<T> export) where T : Module
@@ -114,8 +114,11 @@ public static partial class OnnxExporter
         get { lock (gate) return exports.Keys.Order(StringComparer.Ordinal).ToList(); }
     }
 
-    /// <summary>The type name the exporter looks <paramref name="layer"/> up by.</summary>
-    public static string TypeNameOf(Module layer) => layer.GetType().Name;
+    /// <summary>
+    /// The type name the exporter looks <paramref name="layer"/> up by: its name in the
+    /// <see cref="LayerRegistry"/>, else its class name.
+    /// </summary>
+    public static string TypeNameOf(Module layer) => LayerRegistry.NameOf(layer.GetType()) ?? layer.GetType().Name;
 
     internal static OnnxLayerExport? FindExport(Module layer)
     {
