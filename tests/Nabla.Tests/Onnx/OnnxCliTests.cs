@@ -2,6 +2,7 @@ using Nabla.Cli.Commands;
 using Nabla.Nn;
 using Nabla.Serialization;
 using Nabla.Tests.Cli;
+using Nabla.Tests.Data;
 using static Nabla.Tests.Onnx.OnnxTestSupport;
 
 namespace Nabla.Tests.Onnx;
@@ -26,6 +27,27 @@ public class OnnxCliTests
         var actual = Run(dir.File("m.onnx"), x);
         Assert.Equal(expected.Shape, actual.Shape);
         for (int i = 0; i < expected.Length; i++) Assert.InRange(actual.Data[i], expected.Data[i] - Tolerance, expected.Data[i] + Tolerance);
+    }
+
+    [Fact]
+    public void A_model_trained_by_nabla_train_predicts_the_same_digits_in_onnx_runtime()
+    {
+        using var dir = new CliTempDir();
+        string file = dir.File("digits.safetensors"), onnx = dir.File("digits.onnx");
+        var t = NablaCli.Run("train", "--limit", "600", "--epochs", "2", "--layers", "32", "--no-augment", "--out", file);
+        Assert.True(t.Code == 0, t.ToString());
+        var r = NablaCli.Run("export", "--model", file, "--onnx", onnx);
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("input [batch, 784]", r.Out);
+
+        var (model, _) = ModelFile.Load(file);
+        var digits = Nabla.Data.MnistFolder.Load(DataTestUtil.Mnist10kDir, flatten: true).Train;
+        var x = digits.Take(200).ToTensor();
+        var expected = Reference(model, x);
+        var actual = Run(onnx, x);
+        Assert.Equal(expected.Shape, actual.Shape);
+        for (int i = 0; i < expected.Length; i++) Assert.InRange(actual.Data[i], expected.Data[i] - Tolerance, expected.Data[i] + Tolerance);
+        Assert.Equal(Ops.ArgMax(expected), Ops.ArgMax(actual));
     }
 
     [Fact]
