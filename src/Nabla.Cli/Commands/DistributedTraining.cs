@@ -30,7 +30,7 @@ public static class DistributedTraining
     /// <summary>Whether this thread is rank 0 (or no distributed run): only rank 0 writes files.</summary>
     public static bool IsRoot => current is null || current.Comm.Rank == 0;
 
-    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --checkpoint and --resume to <paramref name="command"/>.</summary>
+    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --dist-checkpoint and --dist-resume to <paramref name="command"/>.</summary>
     public static DistributedCliOptions AddOptions(Command command)
     {
         var o = new DistributedCliOptions();
@@ -68,11 +68,11 @@ public static class DistributedTraining
         var ddpOptions = new DistributedDataParallelOptions { OverlapBackward = parse.GetValue(options.Overlap) };
         if (parse.GetValue(options.BucketKb) is int kb) ddpOptions.BucketCapBytes = checked(kb * 1024);
         if (mpi && ranks is not null) throw new UsageException("--distributed (MPI ranks) and --data-parallel (threads) exclude each other; give one.");
-        if (resume && checkpoint is null) throw new UsageException("--resume needs --checkpoint FILE (the file to continue from).");
-        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--checkpoint {checkpoint} is a folder; give a file name.");
+        if (resume && checkpoint is null) throw new UsageException("--dist-resume needs --dist-checkpoint FILE (the file to continue from).");
+        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--dist-checkpoint {checkpoint} is a folder; give a file name.");
 
         int? stopAfter = parse.GetValue(options.StopAfter);
-        if (stopAfter is not null && checkpoint is null) throw new UsageException("--stop-after is for testing --resume; it needs --checkpoint FILE.");
+        if (stopAfter is not null && checkpoint is null) throw new UsageException("--stop-after is for testing --dist-resume; it needs --dist-checkpoint FILE.");
         if (mpi) return LaunchMpi(io, timeout, checkpoint, resume, stopAfter, ddpOptions, body);
         if (ranks is int n) return LaunchThreads(io, n, timeout, checkpoint, resume, stopAfter, ddpOptions, body);
         if (checkpoint is null) return body(io);
@@ -206,7 +206,7 @@ public static class DistributedTraining
         public int? StopAfter { get; init; }
     }
 
-    /// <summary>Ends the run after an epoch, as an interruption would (for tests of --resume).</summary>
+    /// <summary>Ends the run after an epoch, as an interruption would (for tests of --dist-resume).</summary>
     private sealed class StopAfter(int epoch) : ITrainingCallback
     {
         public bool OnEpochEnd(TrainingContext context, EpochResult result)
@@ -263,17 +263,17 @@ public sealed class DistributedCliOptions
         HelpName = "SECONDS",
     };
 
-    /// <summary>--checkpoint FILE</summary>
-    public Option<string?> Checkpoint { get; } = new("--checkpoint")
+    /// <summary>--dist-checkpoint FILE</summary>
+    public Option<string?> Checkpoint { get; } = new("--dist-checkpoint")
     {
         Description = "Write model, optimiser state and epoch to FILE after every epoch (atomically, rank 0 only)",
         HelpName = "FILE",
     };
 
-    /// <summary>--resume</summary>
-    public Option<bool> Resume { get; } = new("--resume")
+    /// <summary>--dist-resume</summary>
+    public Option<bool> Resume { get; } = new("--dist-resume")
     {
-        Description = "Continue from --checkpoint FILE when it exists (with the same or a different number of ranks)",
+        Description = "Continue from --dist-checkpoint FILE when it exists (with the same or a different number of ranks)",
     };
 
     /// <summary>--overlap (hidden)</summary>
@@ -282,6 +282,6 @@ public sealed class DistributedCliOptions
     /// <summary>--bucket-kb N (hidden): the gradient bucket size, for measurements.</summary>
     public Option<int?> BucketKb { get; } = new("--bucket-kb") { Description = "Largest gradient bucket in KiB (default 4096)", Hidden = true };
 
-    /// <summary>--stop-after N (hidden): end the run after N epochs, as an interruption would (tests of --resume).</summary>
-    public Option<int?> StopAfter { get; } = new("--stop-after") { Description = "Stop after N epochs of this run (with --checkpoint: to test --resume)", Hidden = true };
+    /// <summary>--stop-after N (hidden): end the run after N epochs, as an interruption would (tests of --dist-resume).</summary>
+    public Option<int?> StopAfter { get; } = new("--stop-after") { Description = "Stop after N epochs of this run (with --dist-checkpoint: to test --dist-resume)", Hidden = true };
 }
