@@ -434,7 +434,10 @@ public sealed class ModelInfo
         Dictionary<string, string> meta;
         try
         {
-            (model, meta) = ModelFile.Load(full);
+            Module loaded;
+            (loaded, meta) = ModelFile.Load(full);
+            model = loaded as Sequential
+                ?? throw new UsageException($"{full}: the model is a {loaded.GetType().Name}; nabla's commands work with MLP classifiers made by 'nabla train'.");
         }
         catch (InvalidDataFileException e)
         {

@@ -6,14 +6,17 @@ using Nabla.Optim;
 namespace Nabla.Serialization;
 
 /// <summary>
-/// Saves and loads whole models: the weights as safetensors under their dotted names, and — for a
-/// <see cref="Sequential"/> of built-in layers — the architecture as JSON in the file's metadata
-/// (key <c>nabla.architecture</c>), so that <see cref="Load"/> can rebuild the model without code.
-/// Optimiser state can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
+/// Saves and loads whole models: the weights (parameters and buffers) as safetensors under their
+/// dotted PyTorch names, and — for any model built from registered layers (<see cref="LayerRegistry"/>)
+/// — the architecture as a JSON tree in the file's metadata (key <c>nabla.architecture</c>), so that
+/// <see cref="Load(string)"/> rebuilds the model without code. A model holding an unregistered layer
+/// is saved as weights only (rebuild it in code and use <see cref="LoadWeights"/>). Optimiser state
+/// can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
 /// </summary>
 public static class ModelFile
 {
-    private const string ArchitectureKey = "nabla.architecture";
+    /// <summary>The metadata key of the architecture JSON.</summary>
+    public const string ArchitectureKey = "nabla.architecture";
     private const string OptimizerPrefix = "optimizer.";
 
     /// <summary>Writes the model (and optionally the optimiser state and extra metadata) atomically.</summary>
@@ -23,79 +26,90 @@ public static class ModelFile
         if (optimizer is not null)
             foreach (var (k, v) in optimizer.StateDict()) tensors[OptimizerPrefix + k] = v;
         var meta = new Dictionary<string, string> { ["format"] = "nabla" };
-        if (model is Sequential seq) meta[ArchitectureKey] = Describe(seq).ToJsonString();
+        if (LayerRegistry.CanDescribe(model)) meta[ArchitectureKey] = LayerRegistry.ToJson(model).ToJsonString();
         if (metadata is not null) foreach (var (k, v) in metadata) meta[k] = v;
         SafeTensors.Save(path, tensors, meta);
     }
 
     /// <summary>
-    /// Loads a model saved from a <see cref="Sequential"/>: checks the file (see <see cref="SafeTensors.Load"/>),
-    /// rebuilds the model from its architecture under an allocation budget set by the tensors the file holds
-    /// (so a forged architecture fails before its layers allocate), and fills in the weights, each checked by
-    /// name and shape.
+    /// Loads a model saved by <see cref="Save"/>: rebuilds it from its architecture and fills in the
+    /// weights. Parameter memory is capped by what the file holds while the model is built, so a
+    /// small file cannot make the loader allocate a huge layer.
     /// </summary>
-    /// <exception cref="Data.InvalidDataFileException">The file, its architecture or its tensors are not a consistent model.</exception>
-    public static (Sequential Model, Dictionary<string, string> Metadata) Load(string path, bool allowNonFinite = false)
+    /// <exception cref="Data.InvalidDataFileException">The file is malformed, has no architecture, or the architecture does not match its tensors.</exception>
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path)
     {
-        var (tensors, meta) = SafeTensors.Load(path, allowNonFinite);
+        var (tensors, meta) = SafeTensors.Load(path);
         if (!meta.TryGetValue(ArchitectureKey, out var arch))
-            throw new Data.InvalidDataFileException(path, 8, $"{path}: the file holds weights but no '{ArchitectureKey}' metadata; build the model in code and use LoadWeights.");
-        JsonArray layers;
-        try
-        {
-            layers = JsonNode.Parse(arch) as JsonArray
-                ?? throw new Data.InvalidDataFileException(path, 8, $"{path}: metadata '{ArchitectureKey}' must be a JSON array of layers.");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new Data.InvalidDataFileException(path, 8, $"{path}: metadata '{ArchitectureKey}' is not valid JSON: {e.Message}");
-        }
-        var weights = tensors.Where(kv => !kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToDictionary();
-        var model = BuildWithinBudget(path, weights, () => Build(layers, path));
-        LoadChecked(path, model, weights);
-        return (model, meta);
+            throw new Data.InvalidDataFileException(path, 8,
+                $"the file holds weights but no '{ArchitectureKey}' metadata; give the architecture separately (ModelFile.Load(path, architectureJson), nabla --arch FILE) or build the model in code and use LoadWeights.");
+        return (Build(path, arch, "metadata " + ArchitectureKey, tensors), meta);
     }
 
     /// <summary>
-    /// Runs <paramref name="build"/> with allocations capped by the elements of <paramref name="weights"/> (plus a
-    /// little for layers' unsaved scratch), turning an over-budget layer into a clear file error.
+    /// Loads plain safetensors weights (for instance written by PyTorch's <c>save_file(model.state_dict())</c>)
+    /// into the model described by <paramref name="architectureJson"/> (a node as written by
+    /// <see cref="LayerRegistry.ToJson"/>, or the contents of a file saved from <see cref="Architecture"/>).
     /// </summary>
-    internal static T BuildWithinBudget<T>(string path, IReadOnlyDictionary<string, Tensor> weights, Func<T> build)
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, string architectureJson)
     {
-        long held = 0;
-        foreach (var t in weights.Values) held += t.Length;
-        long budget = held + BuildSlack;
-        try
-        {
-            using var _ = AllocationBudget.Limit(budget);
-            return build();
-        }
-        catch (AllocationBudgetExceededException e)
-        {
-            throw new Data.InvalidDataFileException(path, 8,
-                $"{path}: metadata '{ArchitectureKey}' describes a model that needs more than the {held} weights the file holds " +
-                $"(a layer asked for {e.Requested} more after {e.Used}); the architecture does not match the tensors.");
-        }
+        var (tensors, meta) = SafeTensors.Load(path);
+        return (Build(path, architectureJson, "the architecture given", tensors), meta);
     }
 
-    // Scratch a layer may allocate beyond its saved tensors (unsaved tables, caches): 1 M floats.
-    private const long BuildSlack = 1 << 20;
+    /// <summary>The architecture of <paramref name="model"/> as JSON text (for <c>--arch</c> files).</summary>
+    public static string Architecture(Module model) =>
+        LayerRegistry.ToJson(model).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 
-    /// <summary>Copies <paramref name="weights"/> into <paramref name="model"/>, every name and shape checked, as a file error.</summary>
-    internal static void LoadChecked(string path, Module model, IReadOnlyDictionary<string, Tensor> weights)
+    private static Module Build(string path, string arch, string where, Dictionary<string, Tensor> tensors)
     {
-        var own = model.StateDict();
-        foreach (var (name, t) in own)
+        var weights = tensors.Where(kv => !kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToDictionary();
+        long available = weights.Values.Sum(t => (long)t.Length);
+        JsonNode? root;
+        try
         {
-            if (!weights.TryGetValue(name, out var w))
-                throw new Data.InvalidDataFileException(path, 8, $"{path}: the architecture has '{name}' of shape {t.Shape} but the file holds no tensor '{name}'.");
-            if (w.Shape != t.Shape)
-                throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{name}': the architecture expects shape {t.Shape}, the file holds {w.Shape}.");
+            root = JsonNode.Parse(arch, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 64 });
         }
-        var extra = weights.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        if (extra.Count > 0)
-            throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{extra[0]}' belongs to no layer of the architecture{(extra.Count > 1 ? $" (and {extra.Count - 1} more)" : "")}.");
-        model.LoadStateDict(weights);
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new Data.InvalidDataFileException(path, 8, $"{where} is not valid JSON: {e.Message}");
+        }
+        Module model;
+        try
+        {
+            using (ParameterBudget.Limit(available, path))
+                model = root is JsonArray legacy ? LegacySequential(legacy) : LayerRegistry.FromJson(root);
+        }
+        catch (Exception e) when (e is LayerConfigException or ParameterBudgetExceededException)
+        {
+            throw new Data.InvalidDataFileException(path, 8, $"{where}: {e.Message}");
+        }
+        try
+        {
+            model.LoadStateDict(weights);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or ArgumentException or ShapeMismatchException)
+        {
+            throw new Data.InvalidDataFileException(path, 8, $"the weights do not match the architecture: {e.Message}");
+        }
+        return model;
+    }
+
+    // Files written before the layer registry hold a flat array of layer objects with short keys.
+    private static Sequential LegacySequential(JsonArray layers)
+    {
+        var converted = new JsonArray();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i] is not JsonObject o) throw new LayerConfigException($"architecture[{i}]", $"expected a layer object, found {LayerRegistry.Kind(layers[i])}.");
+            var n = (JsonObject)o.DeepClone();
+            void Rename(string from, string to) { if (n[from] is { } v) { n.Remove(from); n[to] = v; } }
+            Rename("in", "in_features");
+            Rename("out", "out_features");
+            Rename("slope", "negative_slope");
+            converted.Add(n);
+        }
+        return (Sequential)LayerRegistry.FromJson(new JsonObject { ["type"] = "Sequential", ["layers"] = converted });
     }
 
     /// <summary>Loads weights (and optimiser state, if present and <paramref name="optimizer"/> is given) into an existing model.</summary>
@@ -107,76 +121,6 @@ public static class ModelFile
             optimizer.LoadStateDict(tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value));
         return meta;
-    }
-
-    /// <summary>The architecture of a Sequential of built-in layers as a JSON array of layer configs.</summary>
-    public static JsonArray Describe(Sequential model)
-    {
-        var arr = new JsonArray();
-        foreach (var layer in model.Layers)
-        {
-            JsonObject o = layer switch
-            {
-                Linear l => new JsonObject { ["type"] = "Linear", ["in"] = l.InFeatures, ["out"] = l.OutFeatures, ["bias"] = l.Bias is not null },
-                LeakyReLU lr => new JsonObject { ["type"] = "LeakyReLU", ["slope"] = lr.Slope },
-                Dropout d => new JsonObject { ["type"] = "Dropout", ["p"] = d.P },
-                GaussianNoise g => new JsonObject { ["type"] = "GaussianNoise", ["std"] = g.Std },
-                ReLU or Sigmoid or Tanh or Step or Softmax or LogSoftmax or Flatten or Identity => new JsonObject { ["type"] = layer.GetType().Name },
-                _ => throw new NotSupportedException($"ModelFile: layer {layer.GetType().Name} has no saved form yet; save its weights with SafeTensors and rebuild it in code."),
-            };
-            arr.Add(o);
-        }
-        return arr;
-    }
-
-    private static Sequential Build(JsonArray layers, string path)
-    {
-        var model = new Sequential();
-        var rng = new Random(0); // weights are overwritten by the file
-        for (int i = 0; i < layers.Count; i++)
-        {
-            string where = $"{path}: metadata '{ArchitectureKey}' layer {i}";
-            var o = layers[i] as JsonObject ?? throw new Data.InvalidDataFileException(path, 8, $"{where} must be an object, found {layers[i]?.GetValueKind().ToString() ?? "null"}.");
-            string type = Field(path, o, "type", where, n => n.GetValue<string>());
-            int Size(string key) => Field(path, o, key, where, n => n.GetValue<int>() is int v && v is >= 1 and <= MaxFeatures ? v
-                : throw new Data.InvalidDataFileException(path, 8, $"{where}: '{key}' must be from 1 to {MaxFeatures}, found {n.ToJsonString()}."));
-            float Real(string key, float min, float max) => Field(path, o, key, where, n => n.GetValue<float>() is float v && v >= min && v <= max ? v
-                : throw new Data.InvalidDataFileException(path, 8, $"{where}: '{key}' must be from {min} to {max}, found {n.ToJsonString()}."));
-            model.Add(type switch
-            {
-                "Linear" => new Linear(Size("in"), Size("out"), Field(path, o, "bias", where, n => n.GetValue<bool>()), rng: rng),
-                "LeakyReLU" => new LeakyReLU(Real("slope", -1e6f, 1e6f)),
-                "Dropout" => new Dropout(Field(path, o, "p", where, n => n.GetValue<float>() is float p && p >= 0 && p < 1 ? p
-                    : throw new Data.InvalidDataFileException(path, 8, $"{where}: 'p' must be in [0, 1), found {n.ToJsonString()}."))),
-                "GaussianNoise" => new GaussianNoise(Real("std", 0f, 1e6f)),
-                "ReLU" => new ReLU(),
-                "Sigmoid" => new Sigmoid(),
-                "Tanh" => new Tanh(),
-                "Step" => new Step(),
-                "Softmax" => new Softmax(),
-                "LogSoftmax" => new LogSoftmax(),
-                "Flatten" => new Flatten(),
-                "Identity" => new Identity(),
-                _ => throw new Data.InvalidDataFileException(path, 8, $"{where}: unknown layer type '{type}'."),
-            });
-        }
-        return model;
-    }
-
-    // The largest feature count a saved layer may declare (the file's tensors bound the total anyway).
-    private const int MaxFeatures = 1 << 24;
-
-    private static T Field<T>(string path, JsonObject o, string key, string where, Func<JsonNode, T> read)
-    {
-        var n = o[key] ?? throw new Data.InvalidDataFileException(path, 8, $"{where}: missing '{key}'.");
-        try
-        {
-            return read(n);
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
-        {
-            throw new Data.InvalidDataFileException(path, 8, $"{where}: '{key}' has the wrong type: {n.ToJsonString()}.");
-        }
     }
 
     /// <summary>Formats a float for metadata (invariant culture).</summary>
