@@ -71,7 +71,7 @@ public sealed class TensorArena
     internal static float[] Allocate(int length, bool clear = true)
     {
         if (current is { } arena && length > 0) return arena.Rent(length, clear);
-        Nn.ParameterBudget.TakeScratch(length); // bounded while a model file is rebuilt
+        AllocationBudget.Take(length);
         return new float[length];
     }
 
