@@ -306,10 +306,10 @@ public static class DataLoading
     /// it as the test part and holds out 20 % of the training file (seeded) for validation.
     /// <paramref name="limit"/> first keeps a seeded random subset of at most that many samples of each file.
     /// </summary>
-    public static DataSplits Load(string? dataOption, int seed, int? limit)
+    public static DataSplits Load(string? dataOption, int seed, int? limit, int? classes = null)
     {
         var (folder, shipped) = Resolve(dataOption);
-        var data = MnistFolder.Load(folder);
+        var data = MnistFolder.Load(folder, classes); // null: largest label + 1, confirmed against the data
         int[] shape = data.Train.SampleShape; // [1, H, W]
         int h = shape[^2], w = shape[^1];
         var all = Limit(data.Train.Reshape(h * w), limit, seed);
@@ -499,7 +499,8 @@ public sealed class ModelInfo
         string? source = dataOption ?? Data;
         if (dataOption is null && Data is not null && Data != ShippedData.Marker && !Directory.Exists(Data))
             throw new UsageException($"the model was trained on {Data}, which does not exist here; pass --data DIR.");
-        var data = DataLoading.Load(source, Seed, Limit);
+        // The model's outputs are the classes: a subset of them in the data is fine, a label beyond them an error.
+        var data = DataLoading.Load(source, Seed, Limit, Outputs);
         if (data.Height * data.Width != Inputs)
             throw new UsageException($"{data.Folder} holds {data.Height}x{data.Width} images ({data.Height * data.Width} values) but the model {Path} takes {Inputs} inputs ({Image.Height}x{Image.Width}).");
         if (data.Classes > Outputs)

@@ -77,8 +77,15 @@ public static class TrainCommand
             if (Common.TryGetValue(r, out int? n) && n < 3) r.AddError($"--limit must be at least 3, got {n}.");
         });
 
+        var classes = new Option<int?>("--classes") { Description = "Number of classes (default: the largest label + 1, checked against the data); a label outside them is an error", HelpName = "N" };
+        classes.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out int? n) && n is < 2 or > 256) r.AddError($"--classes must be from 2 to 256, got {n}.");
+        });
+        var onDivergence = new Option<string>("--on-divergence") { Description = "What to do with a step whose loss or gradient is not finite or explodes: stop (exit code 3, --out untouched) or skip the step", HelpName = "stop|skip", DefaultValueFactory = _ => "stop" };
+        onDivergence.AcceptOnlyFromAmong("stop", "skip");
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence }) command.Options.Add(o);
         command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
         {
             Data = p.GetValue(data),
@@ -101,6 +108,8 @@ public static class TrainCommand
             Out = p.GetValue(output)!,
             Threads = p.GetValue(threads),
             Limit = p.GetValue(limit),
+            Classes = p.GetValue(classes),
+            SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
         })));
         return command;
     }
@@ -192,7 +201,7 @@ public static class TrainCommand
         string outPath = Path.GetFullPath(s.Out);
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
-        var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
+        var data = DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes);
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
         var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
@@ -213,7 +222,7 @@ public static class TrainCommand
         io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
                   $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
 
-        var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
+        var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation, SkipDivergentSteps = s.SkipDivergentSteps };
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
@@ -221,6 +230,7 @@ public static class TrainCommand
         if (stopper is not null) options.Callbacks.Add(stopper);
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
+        if (history.SkippedSteps > 0) io.Line($"skipped {history.SkippedSteps} divergent step{(history.SkippedSteps == 1 ? "" : "s")} (--on-divergence skip)");
 
         var test = Trainer.Evaluate(model, data.Test, loss);
         io.Line();
@@ -398,4 +408,10 @@ public sealed record TrainSettings
 
     /// <summary>Seeded subset size per data file (null: all).</summary>
     public int? Limit { get; init; }
+
+    /// <summary>Number of classes (null: the largest label + 1, confirmed against the data).</summary>
+    public int? Classes { get; init; }
+
+    /// <summary>Skip divergent steps instead of stopping (--on-divergence skip).</summary>
+    public bool SkipDivergentSteps { get; init; }
 }
