@@ -84,9 +84,14 @@ public static class TrainCommand
         });
         var onDivergence = new Option<string>("--on-divergence") { Description = "What to do with a step whose loss or gradient is not finite or explodes: stop (exit code 3, --out untouched) or skip the step", HelpName = "stop|skip", DefaultValueFactory = _ => "stop" };
         onDivergence.AcceptOnlyFromAmong("stop", "skip");
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Write checkpoints (weights, optimiser, schedule, data position, random states) to DIR at each epoch end, to resume a killed run with --resume DIR", HelpName = "DIR" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence }) command.Options.Add(o);
-        command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
+        command.SetAction(p => Common.Guard(io, () => p.GetValue(resumeDir) is string resumeFrom
+            ? Run(io, ResumeSettings(p, command, resumeFrom, p.GetValue(threads)))
+            : Run(io, new TrainSettings
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
@@ -110,8 +115,19 @@ public static class TrainCommand
             Limit = p.GetValue(limit),
             Classes = p.GetValue(classes),
             SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
+            Checkpoint = p.GetValue(checkpoint),
+            CheckpointEvery = p.GetValue(checkpointEvery),
         })));
         return command;
+    }
+
+    /// <summary>The settings of the run to resume; any option given besides --resume and --threads is an error.</summary>
+    private static TrainSettings ResumeSettings(ParseResult p, Command command, string dir, int? threads)
+    {
+        var extra = command.Options.Where(o => o.Name is not ("--resume" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (extra.Count > 0)
+            throw new UsageException($"--resume continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
+        return TrainCheckpoint.LoadSettings(dir, threads);
     }
 
     /// <summary>Parses "256,128" (or "none" / "" for no hidden layer).</summary>
@@ -198,6 +214,15 @@ public static class TrainCommand
     private static int Train(CliContext io, TrainSettings s)
     {
         var clock = Stopwatch.StartNew();
+        // Settings first, so that a run killed at any later moment can be resumed.
+        if (s.Checkpoint is string ckDir)
+            CheckpointOptions.CleanStaleTemporaries(Path.GetFullPath(ckDir));
+        if (s.Checkpoint is string ckNew && !s.Resume)
+        {
+            if (File.Exists(Path.Combine(Path.GetFullPath(ckNew), CheckpointOptions.FileName)))
+                throw new UsageException($"--checkpoint {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume {Path.GetFullPath(ckNew)} or choose an empty folder.");
+            TrainCheckpoint.SaveSettings(ckNew, s);
+        }
         string outPath = Path.GetFullPath(s.Out);
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
@@ -223,6 +248,12 @@ public static class TrainCommand
                   $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation, SkipDivergentSteps = s.SkipDivergentSteps };
+        if (s.Checkpoint is string ckpt)
+        {
+            var co = new CheckpointOptions(ckpt) { EverySteps = s.CheckpointEvery, Resume = s.Resume };
+            options.Checkpoint = co;
+            io.Markup($"       checkpoints in {Markup.Escape(co.Directory)}{(s.CheckpointEvery > 0 ? $" every {s.CheckpointEvery} steps and" : "")} at each epoch end{(s.Resume && File.Exists(co.FilePath) ? " (resuming)" : "")}");
+        }
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
@@ -414,4 +445,13 @@ public sealed record TrainSettings
 
     /// <summary>Skip divergent steps instead of stopping (--on-divergence skip).</summary>
     public bool SkipDivergentSteps { get; init; }
+
+    /// <summary>Checkpoint folder (null: no checkpoints).</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>Steps between checkpoints (0: epoch ends only).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Whether this run resumes the one checkpointed in <see cref="Checkpoint"/>.</summary>
+    public bool Resume { get; init; }
 }

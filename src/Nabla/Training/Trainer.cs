@@ -121,6 +121,9 @@ public sealed class FitOptions
 
     /// <summary>Divergent steps skipped in a row before training stops anyway.</summary>
     public int MaxSkippedSteps { get; set; } = 10;
+
+    /// <summary>Write checkpoints (and resume from one): see <see cref="CheckpointOptions"/>. Null: none.</summary>
+    public CheckpointOptions? Checkpoint { get; set; }
 }
 
 /// <summary>
@@ -156,17 +159,23 @@ public static class Trainer
         var parameters = optimizer.Parameters;
         var arena = new TensorArena();
         var watch = new DivergenceWatch(model, options);
+        var checkpoints = options.Checkpoint is { } co ? new CheckpointRunner(co, model, optimizer, options, train, augmentRng) : null;
+        var resume = checkpoints?.TryRestore(history);
+        if (resume is { } rs) watch.Restore(rs.Step, rs.Level);
 
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        for (int epoch = resume?.Point.Epoch ?? 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             model.Train();
             double lossSum = 0;
             long correct = 0, seen = 0;
-            int batchIndex = 0;
+            int batchIndex = 0, skipBatches = 0;
+            if (resume is { } r && r.Point.Epoch == epoch)
+                (lossSum, correct, seen, skipBatches) = (r.Point.LossSum, r.Point.Correct, r.Point.Seen, r.Point.BatchesDone);
             foreach (var batch in loader.GetEpoch(epoch - 1))
             {
                 batchIndex++;
+                if (batchIndex <= skipBatches) continue; // done before the checkpoint the run resumed from
                 if (options.Augment is not null) options.Augment(batch.Inputs, augmentRng);
                 // Everything the step creates lives in the arena and is recycled by the next step.
                 arena.Reset();
@@ -199,6 +208,8 @@ public static class Trainer
                 lossSum += loss.BatchTotal(value, batch.Size);
                 seen += batch.Size;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
+                if (checkpoints is not null && options.Checkpoint!.EverySteps > 0 && watch.Step % options.Checkpoint.EverySteps == 0 && batchIndex < loader.BatchCount)
+                    checkpoints.Save(new ResumePoint(epoch, batchIndex, lossSum, correct, seen), watch.Step, watch.Level, history.SkippedSteps, history);
             }
             arena.Reset();
 
@@ -220,6 +231,8 @@ public static class Trainer
             options.OnEpoch?.Invoke(result);
             bool go = true;
             foreach (var cb in options.Callbacks) go &= cb.OnEpochEnd(context, result);
+            // At the epoch's end the run goes on with the next epoch (or, stopped early, with none).
+            checkpoints?.Save(new ResumePoint(go ? epoch + 1 : options.Epochs + 1, 0, 0, 0, 0), watch.Step, watch.Level, history.SkippedSteps, history);
             if (!go) break;
         }
         foreach (var cb in options.Callbacks) cb.OnTrainEnd(context);
