@@ -130,11 +130,12 @@ public static class TrainCommand
         return TrainCheckpoint.LoadSettings(dir, threads);
     }
 
-    /// <summary>Parses "256,128" (or "none" / "" for no hidden layer).</summary>
+    /// <summary>Parses "256,128" (or "none" for no hidden layer).</summary>
     public static int[] ParseLayers(string text)
     {
         string t = text.Trim();
-        if (t.Length == 0 || t.Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        if (t.Length == 0) throw new UsageException("--layers is empty; give sizes such as 256,128, or 'none' for a linear model.");
+        if (t.Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
         var parts = t.Split(',', StringSplitOptions.TrimEntries);
         var sizes = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
@@ -223,12 +224,18 @@ public static class TrainCommand
                 throw new UsageException($"--checkpoint {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume {Path.GetFullPath(ckNew)} or choose an empty folder.");
             TrainCheckpoint.SaveSettings(ckNew, s);
         }
-        string outPath = Path.GetFullPath(s.Out);
-        if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
+        string outPath = TrainPreflight.WritableFile("--out", s.Out);
+        if (s.Plot is string plotPath)
+        {
+            TrainPreflight.WritableFile("--plot", plotPath);
+            TrainPreflight.WritableFile("--plot", ConfusionPlotPath(plotPath));
+        }
+        TrainPreflight.CheckSize(s.Layers, inputs: null, classes: null);
 
         var data = DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes);
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
+        TrainPreflight.CheckSize(s.Layers, data.Height * data.Width, data.Classes);
         var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
         var loss = new CrossEntropyLoss();
         var optimizer = CreateOptimizer(s, model.Parameters());
@@ -267,12 +274,6 @@ public static class TrainCommand
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
-        if (s.Plot is string plotFile)
-        {
-            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
-            string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
-            io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
-        }
 
         var training = new JsonObject
         {
@@ -294,6 +295,13 @@ public static class TrainCommand
         }.ToJsonString();
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
+        // Plots come after the model is safe: a plotting failure must not lose the trained model.
+        if (s.Plot is string plotFile)
+        {
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
+            string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
+            io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
+        }
         return ExitCodes.Ok;
     }
 
