@@ -12,7 +12,7 @@ public sealed class Parameter : Tensor
     public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
 
     /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
-    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape).Size), new Shape(shape)) => RequiresGrad = true;
+    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape)), new Shape(shape)) => RequiresGrad = true;
 }
 
 /// <summary>
