@@ -49,6 +49,7 @@ public static class DataLoading
     public static (string Folder, bool Shipped) Resolve(string? dataOption)
     {
         if (dataOption is null || dataOption == ShippedData.Marker) return (ShippedData.FindOrThrow(), true);
+        if (string.IsNullOrWhiteSpace(dataOption)) throw new UsageException("--data: the path is empty; give a folder of MNIST-style IDX files.");
         string full = Path.GetFullPath(dataOption);
         if (!Directory.Exists(full))
             throw new UsageException(File.Exists(full)

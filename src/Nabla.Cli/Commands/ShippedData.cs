@@ -8,10 +8,12 @@ public static class ShippedData
 
     /// <summary>
     /// The data/mnist10k folder of the repository: found by walking up from the current directory, then
-    /// from the tool's own folder, to a folder holding Nabla.slnx and data/mnist10k. Null if there is none.
+    /// from the tool's own folder, to a folder holding Nabla.slnx and data/mnist10k; else the copy that
+    /// ships beside the tool (an installed tool). Null if there is none.
     /// </summary>
     public static string? Find()
     {
+        string? beside = Beside();
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
@@ -20,7 +22,13 @@ public static class ShippedData
                 if (File.Exists(Path.Combine(d.FullName, "Nabla.slnx")) && Directory.Exists(data)) return data;
             }
         }
-        return null;
+        return beside;
+    }
+
+    private static string? Beside()
+    {
+        string data = Path.Combine(AppContext.BaseDirectory, "data", "mnist10k");
+        return File.Exists(Path.Combine(data, "images.idx3-ubyte.gz")) ? data : null;
     }
 
     /// <summary>Like <see cref="Find"/>, but a clear error when the repository is not found.</summary>

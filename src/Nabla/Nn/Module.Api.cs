@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Collections;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -134,6 +135,8 @@ public abstract partial class Module
     // (object, tuples, users' own non-module classes), cached per type.
     private static readonly Dictionary<Type, FieldInfo[]> suspectCache = new();
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
     private static FieldInfo[] SuspectFields(Type type)
     {
         lock (suspectCache)
@@ -177,6 +180,9 @@ public abstract partial class Module
         }
     }
 
+    // A diagnostic only: where trimming removed a field of a user's helper object, that field cannot
+    // hold anything at run time either, so nothing is missed.
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Diagnostic scan of fields that exist at run time; removed fields hold nothing.")]
     private static string? HiddenMember(object value)
     {
         if (value is Parameter) return "a Parameter";

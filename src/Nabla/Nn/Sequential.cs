@@ -81,6 +81,12 @@ public sealed class Sequential : Module, IEnumerable<Module>, IConfigurable
                 i++;
                 continue;
             }
+            if (layers[i] is Conv2d conv && i + 1 < layers.Count && FusableActivation(layers[i + 1]) is { } convAct)
+            {
+                x = conv.Forward(x, convAct);
+                i++;
+                continue;
+            }
             x = layers[i].Forward(x);
         }
         return x;
