@@ -68,7 +68,7 @@ public sealed class DistributedDataParallel : Module, IDisposable
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(communicator);
-        Module = module;
+        Module = RegisterModule("module", module); // PyTorch's name: module.0.weight
         Communicator = communicator;
         Options = options ?? new DistributedDataParallelOptions();
         if (Options.BucketCapBytes < 4) throw new ArgumentOutOfRangeException(nameof(options), Options.BucketCapBytes, "DistributedDataParallel: BucketCapBytes must be at least 4.");
