@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text;
 
@@ -10,85 +11,9 @@ public sealed class Parameter : Tensor
     /// <summary>Wraps <paramref name="value"/>'s storage as a learnable parameter.</summary>
     public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
 
-    /// <summary>
-    /// A zero-filled parameter of <paramref name="shape"/>. While a model file is being rebuilt the
-    /// size is checked against what the file holds before anything is allocated (see
-    /// <see cref="ParameterBudget"/>), so a tiny file cannot declare a huge layer.
-    /// </summary>
-    public Parameter(params int[] shape) : base(Allocate(shape), new Shape(shape)) => RequiresGrad = true;
-
-    private static float[] Allocate(int[] shape)
-    {
-        long size = 1;
-        foreach (int d in shape)
-        {
-            if (d < 0) throw new ArgumentException($"Parameter: negative dimension in shape [{string.Join(", ", shape)}].");
-            size = checked(size * d);
-        }
-        if (size > Array.MaxLength) throw new ArgumentException($"Parameter: shape [{string.Join(", ", shape)}] has {size} elements, more than an array can hold.");
-        ParameterBudget.Take(size, shape);
-        return new float[size];
-    }
+    /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
+    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape).Size), new Shape(shape)) => RequiresGrad = true;
 }
-
-/// <summary>
-/// A per-thread cap on the number of parameter elements that may be allocated, set while a model
-/// is rebuilt from a file so that the architecture cannot ask for more memory than the file's
-/// tensors could fill. Outside such a scope there is no cap.
-/// </summary>
-public static class ParameterBudget
-{
-    [ThreadStatic] private static long remaining;
-    [ThreadStatic] private static bool active;
-    [ThreadStatic] private static string? owner;
-
-    /// <summary>Caps parameter allocation on this thread at <paramref name="elements"/> until the scope is disposed.</summary>
-    /// <param name="elements">The most elements all parameters built in the scope may hold together.</param>
-    /// <param name="source">What sets the cap (a file name), for the error message.</param>
-    public static Scope Limit(long elements, string source)
-    {
-        var previous = new Scope(active, remaining, owner);
-        active = true;
-        remaining = elements;
-        owner = source;
-        return previous;
-    }
-
-    internal static void Take(long size, int[] shape)
-    {
-        if (!active) return;
-        if (size > remaining)
-            throw new ParameterBudgetExceededException(
-                $"{owner}: the architecture asks for a parameter of shape [{string.Join(", ", shape)}] ({size} values) but only {remaining} values of weights remain in the file.");
-        remaining -= size;
-    }
-
-    /// <summary>Restores the previous cap when disposed.</summary>
-    public readonly struct Scope : IDisposable
-    {
-        private readonly bool wasActive;
-        private readonly long wasRemaining;
-        private readonly string? wasOwner;
-
-        internal Scope(bool wasActive, long wasRemaining, string? wasOwner)
-        {
-            this.wasActive = wasActive;
-            this.wasRemaining = wasRemaining;
-            this.wasOwner = wasOwner;
-        }
-
-        /// <inheritdoc/>
-        public void Dispose()
-        {
-            active = wasActive;
-            remaining = wasRemaining;
-            owner = wasOwner;
-        }
-    }
-}
-
-/// <summary>A model's architecture asked for more parameter memory than its file could supply.</summary>
-public sealed class ParameterBudgetExceededException(string message) : Exception(message);
 
 /// <summary>
 /// The base of every layer and model, as in PyTorch: subclasses hold <see cref="Parameter"/>s,
@@ -103,7 +28,8 @@ public sealed class ParameterBudgetExceededException(string message) : Exception
 /// keeps <see cref="Forward"/> as its one-tensor path (its main output, which
 /// <see cref="Sequential"/> uses) and adds typed overloads for the rest.
 /// </remarks>
-public abstract class Module
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
+public abstract partial class Module
 {
     private List<(string Name, Parameter Parameter)>? registeredParameters;
     private List<(string Name, Module Module)>? registeredModules;
@@ -181,14 +107,8 @@ public abstract class Module
         {
             if (value is Module m) { if (!IsRegistered(m)) yield return (name, m); }
             else if (value is IEnumerable list and not Tensor)
-            {
-                int i = 0;
-                foreach (var item in list)
-                {
-                    if (item is Module lm) yield return ($"{name}.{i}", lm);
-                    i++;
-                }
-            }
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Module lm) yield return ($"{name}.{key}", lm);
         }
     }
 
@@ -197,8 +117,15 @@ public abstract class Module
     {
         if (registeredParameters is not null)
             foreach (var entry in registeredParameters) yield return entry;
+        CheckNothingHidden();
         foreach (var (name, value) in Members())
-            if (value is Parameter p && !IsRegistered(p)) yield return (name, p);
+        {
+            // A field declared as Tensor (or object) that holds a Parameter counts too.
+            if (value is Parameter p) { if (!IsRegistered(p)) yield return (name, p); }
+            else if (value is IEnumerable list and not Tensor)
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Parameter lp && !IsRegistered(lp)) yield return ($"{name}.{key}", lp);
+        }
     }
 
     /// <summary>This module's own buffers (not its children's), with their names.</summary>
@@ -320,6 +247,11 @@ public abstract class Module
         foreach (var (f, name) in fields) yield return (name, f.GetValue(this));
     }
 
+    // Module carries [DynamicallyAccessedMembers(fields)], which the trimmer applies to every type
+    // derived from it, so the fields of each type in the chain (all Modules) are kept; the analyser
+    // cannot see that through BaseType.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
     private static (FieldInfo, string)[] FindFields(Type type)
     {
         var chain = new List<Type>();
@@ -328,19 +260,10 @@ public abstract class Module
         foreach (var t in chain)
             foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.MetadataToken))
             {
-                bool relevant = typeof(Parameter).IsAssignableFrom(f.FieldType) || typeof(Module).IsAssignableFrom(f.FieldType)
-                    || (typeof(IEnumerable).IsAssignableFrom(f.FieldType) && f.FieldType.IsGenericType
-                        && f.FieldType.GetGenericArguments().Any(a => typeof(Module).IsAssignableFrom(a)));
-                if (relevant) result.Add((f, MemberName(f.Name)));
+                if (IsMemberType(f.FieldType)) result.Add((f, MemberName(f, t)));
             }
         return result.ToArray();
     }
 
-    private static string MemberName(string field)
-    {
-        if (field.StartsWith('<')) field = field[1..field.IndexOf('>')];
-        field = field.TrimStart('_');
-        if (field.StartsWith("m_")) field = field[2..];
-        return field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
-    }
+
 }

@@ -9,7 +9,7 @@ namespace Nabla.Serialization;
 /// Saves and loads whole models: the weights (parameters and buffers) as safetensors under their
 /// dotted PyTorch names, and — for any model built from registered layers (<see cref="LayerRegistry"/>)
 /// — the architecture as a JSON tree in the file's metadata (key <c>nabla.architecture</c>), so that
-/// <see cref="Load(string)"/> rebuilds the model without code. A model holding an unregistered layer
+/// <see cref="Load(string, bool)"/> rebuilds the model without code. A model holding an unregistered layer
 /// is saved as weights only (rebuild it in code and use <see cref="LoadWeights"/>). Optimiser state
 /// can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
 /// </summary>
@@ -37,9 +37,11 @@ public static class ModelFile
     /// small file cannot make the loader allocate a huge layer.
     /// </summary>
     /// <exception cref="Data.InvalidDataFileException">The file is malformed, has no architecture, or the architecture does not match its tensors.</exception>
-    public static (Module Model, Dictionary<string, string> Metadata) Load(string path)
+    /// <param name="path">The model file.</param>
+    /// <param name="allowNonFinite">Accept NaN or infinite weights (rejected by default).</param>
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, bool allowNonFinite = false)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
+        var (tensors, meta) = SafeTensors.Load(path, allowNonFinite);
         if (!meta.TryGetValue(ArchitectureKey, out var arch))
             throw new Data.InvalidDataFileException(path, 8,
                 $"the file holds weights but no '{ArchitectureKey}' metadata; give the architecture separately (ModelFile.Load(path, architectureJson), nabla --arch FILE) or build the model in code and use LoadWeights.");
@@ -51,9 +53,9 @@ public static class ModelFile
     /// into the model described by <paramref name="architectureJson"/> (a node as written by
     /// <see cref="LayerRegistry.ToJson"/>, or the contents of a file saved from <see cref="Architecture"/>).
     /// </summary>
-    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, string architectureJson)
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, string architectureJson, bool allowNonFinite = false)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
+        var (tensors, meta) = SafeTensors.Load(path, allowNonFinite);
         return (Build(path, architectureJson, "the architecture given", tensors), meta);
     }
 
@@ -77,21 +79,13 @@ public static class ModelFile
         Module model;
         try
         {
-            using (ParameterBudget.Limit(available, path))
-                model = root is JsonArray legacy ? LegacySequential(legacy) : LayerRegistry.FromJson(root);
+            model = BuildWithinBudget(path, weights, () => root is JsonArray legacy ? LegacySequential(legacy) : LayerRegistry.FromJson(root));
         }
-        catch (Exception e) when (e is LayerConfigException or ParameterBudgetExceededException)
+        catch (LayerConfigException e)
         {
             throw new Data.InvalidDataFileException(path, 8, $"{where}: {e.Message}");
         }
-        try
-        {
-            model.LoadStateDict(weights);
-        }
-        catch (Exception e) when (e is KeyNotFoundException or ArgumentException or ShapeMismatchException)
-        {
-            throw new Data.InvalidDataFileException(path, 8, $"the weights do not match the architecture: {e.Message}");
-        }
+        LoadChecked(path, model, weights);
         return model;
     }
 
@@ -107,9 +101,51 @@ public static class ModelFile
             Rename("in", "in_features");
             Rename("out", "out_features");
             Rename("slope", "negative_slope");
-            converted.Add(n);
+            converted.Add((JsonNode)n);
         }
         return (Sequential)LayerRegistry.FromJson(new JsonObject { ["type"] = "Sequential", ["layers"] = converted });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="build"/> with allocations capped by the elements of <paramref name="weights"/> (plus a
+    /// little for layers' unsaved scratch), turning an over-budget layer into a clear file error.
+    /// </summary>
+    internal static T BuildWithinBudget<T>(string path, IReadOnlyDictionary<string, Tensor> weights, Func<T> build)
+    {
+        long held = 0;
+        foreach (var t in weights.Values) held += t.Length;
+        long budget = held + BuildSlack;
+        try
+        {
+            using var _ = AllocationBudget.Limit(budget);
+            return build();
+        }
+        catch (AllocationBudgetExceededException e)
+        {
+            throw new Data.InvalidDataFileException(path, 8,
+                $"{path}: metadata '{ArchitectureKey}' describes a model that needs more than the {held} weights the file holds " +
+                $"(a layer asked for {e.Requested} more after {e.Used}); the architecture does not match the tensors.");
+        }
+    }
+
+    // Scratch a layer may allocate beyond its saved tensors (unsaved tables, caches): 1 M floats.
+    private const long BuildSlack = 1 << 20;
+
+    /// <summary>Copies <paramref name="weights"/> into <paramref name="model"/>, every name and shape checked, as a file error.</summary>
+    internal static void LoadChecked(string path, Module model, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var own = model.StateDict();
+        foreach (var (name, t) in own)
+        {
+            if (!weights.TryGetValue(name, out var w))
+                throw new Data.InvalidDataFileException(path, 8, $"{path}: the architecture has '{name}' of shape {t.Shape} but the file holds no tensor '{name}'.");
+            if (w.Shape != t.Shape)
+                throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{name}': the architecture expects shape {t.Shape}, the file holds {w.Shape}.");
+        }
+        var extra = weights.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (extra.Count > 0)
+            throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{extra[0]}' belongs to no layer of the architecture{(extra.Count > 1 ? $" (and {extra.Count - 1} more)" : "")}.");
+        model.LoadStateDict(weights);
     }
 
     /// <summary>Loads weights (and optimiser state, if present and <paramref name="optimizer"/> is given) into an existing model.</summary>
