@@ -44,7 +44,7 @@ public static class Cifar10
         bool hasTest = File.Exists(testFile);
         if (trainFiles.Count == 0)
             throw new InvalidDataFileException(dir, -1, $"{dir}: no CIFAR-10 training batches (data_batch_1.bin … data_batch_5.bin).");
-        var names = ReadClassNames(dir);
+        var names = ClassNames(dir);
         int[] shape = flatten ? [RecordSize - 1] : [3, 32, 32];
         var train = ReadRecords(trainFiles, names.Length, shape, "cifar10-train");
         var test = hasTest ? ReadRecords([testFile], names.Length, shape, "cifar10-test") : null;
@@ -91,8 +91,8 @@ public static class Cifar10
         return new Dataset(features, sampleShape, labels, classes, name);
     }
 
-    // batches.meta.txt: one class name per line (blank lines ignored).
-    private static string[] ReadClassNames(string dir)
+    /// <summary>The class names of a CIFAR-10 folder: batches.meta.txt, one per line (blank lines ignored), or <see cref="DefaultClassNames"/>.</summary>
+    public static string[] ClassNames(string dir)
     {
         string meta = Path.Combine(dir, "batches.meta.txt");
         if (!File.Exists(meta)) return DefaultClassNames.ToArray();

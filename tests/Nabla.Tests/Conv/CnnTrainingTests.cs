@@ -63,15 +63,7 @@ public class CnnTrainingTests
         for (int i = 1; i < history.Epochs.Count; i++)
             Assert.True(history.Epochs[i].Loss < history.Epochs[i - 1].Loss, $"loss {history.Epochs[i - 1].Loss} -> {history.Epochs[i].Loss}");
         string rm = string.Join(",", state["bn1.running_mean"].ToArray()), rv = string.Join(",", state["bn1.running_var"].ToArray());
-        model.Train();
-        double batchStat;
-        using (Nabla.Autograd.GradMode.NoGrad())
-        {
-            var outp = model.Forward(test.ToTensor());
-            var pred = Ops.ArgMax(outp);
-            batchStat = pred.Where((p, i) => p == test.Labels[i]).Count() / (double)test.Count;
-        }
-        string log = string.Join("\n", history.Epochs.Select(e => $"epoch {e.Epoch}: loss {e.Loss:F4}, acc {e.Accuracy:P2}")) + $"\nbatch-stat accuracy {batchStat:P2}; rm {rm} rv {rv}";
+        string log = string.Join("\n", history.Epochs.Select(e => $"epoch {e.Epoch}: loss {e.Loss:F4}, acc {e.Accuracy:P2}")) + $"\nrunning mean {rm}; running var {rv}";
         Assert.True(result.Accuracy >= 0.7, $"test accuracy {result.Accuracy:P2} < 70 % after 3 epochs on 1,500 digits\n{log}");
     }
 }
