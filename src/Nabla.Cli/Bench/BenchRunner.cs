@@ -39,6 +39,14 @@ public static class BenchRunner
             ["loadavg_start"] = LoadAverage(),
         };
 
+        if (s.Mode is BenchMode.LenetTrain or BenchMode.ResnetTrain or BenchMode.CnnInfer or BenchMode.Conv)
+        {
+            ConvWorkload.Run(s, dataDir, report, results, console);
+            report["loadavg_end"] = LoadAverage();
+            report["results"] = results;
+            return report;
+        }
+
         if (s.Mode is BenchMode.LstmTrain or BenchMode.GruTrain or BenchMode.Ctc)
         {
             RunRecurrent(s, dataDir, report, results, console);
@@ -284,6 +292,9 @@ public static class BenchRunner
         BenchMode.LstmTrain => "lstm_train",
         BenchMode.GruTrain => "gru_train",
         BenchMode.Ctc => "ctc",
+        BenchMode.LenetTrain => "lenet_train",
+        BenchMode.ResnetTrain => "resnet_train",
+        BenchMode.CnnInfer => "cnn_infer",
         _ => mode.ToString().ToLowerInvariant(),
     };
 
