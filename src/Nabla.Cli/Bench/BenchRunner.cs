@@ -202,6 +202,7 @@ public static class BenchRunner
                 ["optimizer"] = "adam",
                 ["samples_per_s"] = Round(f.SamplesPerSecond),
                 ["ms_per_step"] = Round(f.MillisecondsPerStep, 4),
+                ["cpu_ms_per_step"] = Round(RecurrentWorkload.LastCpuMillisecondsPerStep, 3),
                 ["alloc_bytes_per_step"] = Round(f.AllocatedBytesPerStep),
                 ["gen0_collections"] = f.Gen0Collections,
                 ["gen2_collections"] = f.Gen2Collections,
