@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
         root.Subcommands.Add(ExportCommand.Create(io));
+        root.Subcommands.Add(AllReduceCommand.Create(io));
         return Common.Invoke(root, args, io);
     }
 }

@@ -80,7 +80,8 @@ public static class TrainCommand
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
-        command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
+        var distributed = DistributedTraining.AddOptions(command);
+        command.SetAction(p => Common.Guard(io, () => DistributedTraining.Launch(io, p, distributed, rankIo => Run(rankIo, new TrainSettings
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
@@ -106,7 +107,7 @@ public static class TrainCommand
             Target = p.GetValue(extras.Target),
             Init = p.GetValue(extras.Init),
             Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
-        })));
+        }))));
         return command;
     }
 
@@ -202,7 +203,7 @@ public static class TrainCommand
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
         if (s.Task == "regression") return TrainExtras.TrainRegression(io, s, outPath);
-        var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
+        var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit));
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
         var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
@@ -223,6 +224,7 @@ public static class TrainCommand
         };
         io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
                   $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
+        if (DistributedTraining.Describe(s.Batch) is string ranks) io.Markup($"       {Markup.Escape(ranks)}");
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
@@ -233,11 +235,11 @@ public static class TrainCommand
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
 
-        var test = Trainer.Evaluate(model, data.Test, loss);
+        var test = DistributedTraining.Evaluate(model, data.Test, loss);
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
-        if (s.Plot is string plotFile)
+        if (s.Plot is string plotFile && DistributedTraining.IsRoot)
         {
             string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
             string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
@@ -262,6 +264,7 @@ public static class TrainCommand
             ["final_train_loss"] = history.Last.Loss,
             ["final_validation_accuracy"] = history.Last.ValidationAccuracy,
         }.ToJsonString();
+        if (!DistributedTraining.IsRoot) return ExitCodes.Ok; // only rank 0 writes the model
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCodes.Ok;
@@ -298,7 +301,7 @@ public static class TrainCommand
     {
         io.Line();
         options.OnEpoch = r => io.Line(FormatEpoch(r, options.Epochs));
-        return Trainer.Fit(model, data.Train, loss, optimizer, options);
+        return DistributedTraining.Fit(model, data.Train, loss, optimizer, options);
     }
 
     private static History FitWithProgress(CliContext io, Module model, DataSplits data, Loss loss, Optimizer optimizer, FitOptions options)
@@ -332,7 +335,7 @@ public static class TrainCommand
                     task.StopTask();
                     ctx.Refresh();
                 };
-                return Trainer.Fit(model, data.Train, loss, optimizer, options);
+                return DistributedTraining.Fit(model, data.Train, loss, optimizer, options);
             });
     }
 }

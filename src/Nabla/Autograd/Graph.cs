@@ -93,6 +93,8 @@ internal static class Graph
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var node = order[i];
+            // A leaf comes after every node that uses it: its gradient for this pass is complete.
+            if (node.BackwardFn is null && node.Grad is not null) node.PostAccumulateGradHook?.Invoke(node);
             if (node.BackwardFn is null || node.Grad is null) continue;
             node.BackwardFn(node.Grad);
         }

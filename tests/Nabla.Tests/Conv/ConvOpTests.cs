@@ -342,15 +342,15 @@ public class ConvOpTests
                 for (int a = 0; a < h; a++)
                     for (int b = 0; b < w; b++)
                     {
-                        double expected = (x[i, ch, a, b] - mean) / Math.Sqrt(var + 1e-5) * gamma[ch] + beta[ch];
+                        double expected = (x[i, ch, a, b] - mean) / Math.Sqrt(var + 1e-5) * gamma.Data[ch] + beta.Data[ch];
                         Assert.Equal(expected, y[i, ch, a, b], 4);
                     }
-            Assert.Equal(0.1 * mean, rm[ch], 5);
-            Assert.Equal(0.9 + 0.1 * var * m / (m - 1), rv[ch], 5);
+            Assert.Equal(0.1 * mean, rm.Data[ch], 5);
+            Assert.Equal(0.9 + 0.1 * var * m / (m - 1), rv.Data[ch], 5);
         }
         // Evaluation uses the running statistics.
         var e = Ops.BatchNorm(x, rm, rv, gamma, beta, training: false);
         for (int ch = 0; ch < c; ch++)
-            Assert.Equal((x[1, ch, 2, 1] - rm[ch]) / Math.Sqrt(rv[ch] + 1e-5) * gamma[ch] + beta[ch], e[1, ch, 2, 1], 4);
+            Assert.Equal((x[1, ch, 2, 1] - rm.Data[ch]) / Math.Sqrt(rv.Data[ch] + 1e-5) * gamma.Data[ch] + beta.Data[ch], e[1, ch, 2, 1], 4);
     }
 }

@@ -134,9 +134,9 @@ public class CtcTests
             for (int t = 0; t < inputLengths[n]; t++)
                 for (int k = 0; k < C; k++) seq[t, k] = lp[t, n, k];
             var (p, _) = BruteForce(seq, labels[n], inputLengths[n]);
-            Assert.Equal(-Math.Log(p), none[n], 4);
+            Assert.Equal(-Math.Log(p), none.Data[n], 4);
         }
-        float mean = Enumerable.Range(0, N).Select(n => none[n] / targetLengths[n]).Average();
+        float mean = Enumerable.Range(0, N).Select(n => none.Data[n] / targetLengths[n]).Average();
         Assert.Equal(mean, Ops.CtcLoss(lp, concatenated, inputLengths, targetLengths).Item(), 5);
         Assert.Equal(none.ToArray().Sum(), Ops.CtcLoss(lp, concatenated, inputLengths, targetLengths, reduction: Reduction.Sum).Item(), 4);
 
@@ -162,8 +162,8 @@ public class CtcTests
         var none = Ops.CtcLoss(lp, labels, reduction: Reduction.Sum);
         Assert.True(float.IsPositiveInfinity(none.Item()));
         var perSample = Ops.CtcLossPerSample(lp, [1, 1, 1, 2], [2, 2], [2, 2], zeroInfinity: true);
-        Assert.Equal(0f, perSample[0]);
-        Assert.True(perSample[1] > 0 && float.IsFinite(perSample[1]));
+        Assert.Equal(0f, perSample.Data[0]);
+        Assert.True(perSample.Data[1] > 0 && float.IsFinite(perSample.Data[1]));
         var zeroed = Ops.CtcLoss(lp, labels, reduction: Reduction.Sum, zeroInfinity: true);
         zeroed.Backward();
         for (int k = 0; k < 3; k++) { Assert.Equal(0f, x.Grad![0, 0, k]); Assert.Equal(0f, x.Grad![1, 0, k]); }
