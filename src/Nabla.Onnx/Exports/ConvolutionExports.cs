@@ -2,6 +2,15 @@ using Nabla.Nn;
 
 namespace Nabla.Onnx;
 
+/// <summary>
+/// The indices of a max pooling in the ONNX graph (<see cref="OnnxExporter.MaxPoolWithIndices"/>),
+/// for <see cref="OnnxExporter.MaxUnpool"/>.
+/// </summary>
+/// <param name="Name">The graph value: ONNX's int64 indices, flat over the whole pooled input.</param>
+/// <param name="Sample">Nabla's indices on the sample input (flat within each plane).</param>
+/// <param name="InputSize">Height and width of the pooled input.</param>
+public sealed record OnnxMaxPoolIndices(string Name, Tensor Sample, (int H, int W) InputSize);
+
 // Export functions of the convolution, pooling, upsampling and batch-norm layers.
 public static partial class OnnxExporter
 {
@@ -22,8 +31,62 @@ public static partial class OnnxExporter
         Register<Dropout2d>("Dropout2d", (_, _, x) => x.Name); // evaluation mode: the identity
         Register<BatchNorm1d>("BatchNorm1d", ExportBatchNorm);
         Register<BatchNorm2d>("BatchNorm2d", ExportBatchNorm);
+        // MaxUnpool2d needs the pooling's indices as a second input: a model that holds both exports
+        // them with MaxPoolWithIndices and MaxUnpool below.
         Register<MaxUnpool2d>("MaxUnpool2d", (ctx, _, _) => throw new OnnxExportException(
-            $"ONNX export of MaxUnpool2d at '{ctx.Scope}': it needs the indices of a max pooling, so it is exported by the model that holds both (OnnxExporter.MaxPoolWithIndices and MaxUnpool)."));
+            $"ONNX export of MaxUnpool2d at '{ctx.Scope}': it needs the indices of a max pooling; the export function of the model that holds both calls OnnxExporter.MaxPoolWithIndices and OnnxExporter.MaxUnpool."));
+    }
+
+    /// <summary>
+    /// Exports <paramref name="pool"/> with its indices (<see cref="MaxPool2d.ForwardWithIndices"/>),
+    /// for a model export function that unpools later with <see cref="MaxUnpool"/>; the export function
+    /// of such a model calls this and <see cref="MaxUnpool"/> in place of exporting the two layers.
+    /// </summary>
+    /// <param name="context">The graph being built.</param>
+    /// <param name="pool">The pooling layer.</param>
+    /// <param name="input">Its input [N, C, H, W].</param>
+    public static (OnnxValue Output, OnnxMaxPoolIndices Indices) MaxPoolWithIndices(OnnxExportContext context, MaxPool2d pool, OnnxValue input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(input);
+        string x = Rank4(context, input, "MaxPool2d");
+        var outputs = context.Node("MaxPool", [x], 2, PoolAttributes(pool.KernelSize, pool.Stride, pool.Padding, pool.CeilMode));
+        var (y, indices) = pool.ForwardWithIndices(input.Sample);
+        return (context.Define(outputs[0], y), new OnnxMaxPoolIndices(outputs[1], indices, (input.Shape[2], input.Shape[3])));
+    }
+
+    /// <summary>
+    /// Exports <paramref name="unpool"/> on <paramref name="input"/> with the indices of
+    /// <see cref="MaxPoolWithIndices"/> (see <see cref="MaxUnpool2d.Forward(Tensor, Tensor, ValueTuple{int, int}?)"/>).
+    /// </summary>
+    /// <param name="context">The graph being built.</param>
+    /// <param name="unpool">The unpooling layer.</param>
+    /// <param name="input">Its input [N, C, H, W].</param>
+    /// <param name="indices">The indices of the max pooling being undone.</param>
+    /// <param name="outputSize">The output height and width (default (H − 1)·stride − 2·padding + kernel).</param>
+    public static OnnxValue MaxUnpool(OnnxExportContext context, MaxUnpool2d unpool, OnnxValue input, OnnxMaxPoolIndices indices, (int H, int W)? outputSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(unpool);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(indices);
+        string x = Rank4(context, input, "MaxUnpool2d");
+        var sample = unpool.Forward(input.Sample, indices.Sample, outputSize);
+        int oh = sample.Shape[2], ow = sample.Shape[3], planeIn = indices.InputSize.H * indices.InputSize.W, planeOut = oh * ow;
+        // ONNX's indices count over the whole pooled input (plane p starts at p·H·W); in an output of
+        // another plane size each index moves to plane p of the output: idx + p·(OH·OW − H·W).
+        string idx = indices.Name;
+        if (planeOut != planeIn)
+        {
+            string plane = context.Node("Div", [idx, context.Int64Constant("plane_size", planeIn)]);
+            idx = context.Node("Add", [idx, context.Node("Mul", [plane, context.Int64Constant("plane_shift", planeOut - planeIn)])]);
+        }
+        string nc = context.Node("Slice", [context.Node("Shape", [x]), context.Int64Constant("starts", 0), context.Int64Constant("ends", 2)]);
+        string shape = context.Node("Concat", [nc, context.Int64Constant("size", oh, ow)], OnnxAttribute.Int("axis", 0));
+        string y = context.Node("MaxUnpool", [x, idx, shape], OnnxAttribute.Ints("kernel_shape", unpool.KernelSize, unpool.KernelSize),
+            OnnxAttribute.Ints("strides", unpool.Stride, unpool.Stride), OnnxAttribute.Ints("pads", unpool.Padding, unpool.Padding, unpool.Padding, unpool.Padding));
+        return context.Define(y, sample);
     }
 
     private static string Rank4(OnnxExportContext ctx, OnnxValue x, string layer) => x.Rank == 4 ? x.Name

@@ -72,6 +72,38 @@ public class OnnxConvolutionTests
         Assert.Equal(["Conv", "BatchNormalization"], proto.Graph.Node.Select(n => n.OpType));
     }
 
+    /// <summary>An encoder–decoder step of the notes' segmentation networks: pool with indices, convolve, unpool.</summary>
+    private sealed class PoolUnpool(int channels, MaxPool2d pool, MaxUnpool2d unpool, (int H, int W)? outputSize) : Module
+    {
+        public MaxPool2d Pool { get; } = pool;
+        public Conv2d Conv { get; } = new(channels, channels, 3, padding: 1, rng: new Random(1));
+        public MaxUnpool2d Unpool { get; } = unpool;
+        public (int H, int W)? OutputSize { get; } = outputSize;
+
+        public override Tensor Forward(Tensor input)
+        {
+            var (y, indices) = Pool.ForwardWithIndices(input);
+            return Unpool.Forward(Conv.Forward(y), indices, OutputSize);
+        }
+    }
+
+    [Theory]
+    [InlineData(6, 8, 2, 2, 0, false)]
+    [InlineData(7, 9, 2, 2, 0, true)]
+    [InlineData(5, 5, 3, 2, 1, false)]
+    [InlineData(5, 6, 3, 2, 1, true)]
+    public void Max_unpooling_with_the_pooling_indices_matches(int h, int w, int kernel, int stride, int padding, bool givenSize)
+    {
+        Nabla.Onnx.OnnxExporter.Register<PoolUnpool>("TestPoolUnpool", (ctx, m, x) =>
+        {
+            var (y, indices) = Nabla.Onnx.OnnxExporter.MaxPoolWithIndices(ctx, m.Pool, x);
+            var c = ctx.Export(m.Conv, y, "conv");
+            return Nabla.Onnx.OnnxExporter.MaxUnpool(ctx, m.Unpool, c, indices, m.OutputSize).Name;
+        });
+        var model = new PoolUnpool(2, new MaxPool2d(kernel, stride, padding), new MaxUnpool2d(kernel, stride, padding), givenSize ? (h, w) : null);
+        AssertRoundTrip(model, b => Tensor.Normal(new Shape(b, 2, h, w), 0f, 1f, new Random(100 + b)), sampleBatch: 2, batches: [1, 3]);
+    }
+
     // Runs a few training-mode forward passes so that batch-norm running statistics are not the
     // initial zeros and ones, then leaves the model in training mode (the exporter switches to evaluation).
     private static T Trained<T>(T model, Func<int, Tensor> input) where T : Module
