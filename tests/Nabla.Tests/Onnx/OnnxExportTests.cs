@@ -161,6 +161,8 @@ public class OnnxExportTests
         var model = new Linear(3, 2, rng: new Random(1));
         Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Scalar(1f)));
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 3), new OnnxExportOptions { BatchAxis = 2 }));
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(0, 3))).Message);
+        Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 3), new OnnxExportOptions { SequenceAxis = 0 }));
         var shape = Assert.ThrowsAny<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 4)));
         Assert.Contains("Linear", shape.Message);
         string missing = Path.Combine(Path.GetTempPath(), "nabla-no-such-dir-" + Guid.NewGuid().ToString("N"), "m.onnx");
