@@ -214,10 +214,12 @@ public static class ShippedData
 
     /// <summary>
     /// The data/mnist10k folder of the repository: found by walking up from the current directory, then
-    /// from the tool's own folder, to a folder holding Nabla.slnx and data/mnist10k. Null if there is none.
+    /// from the tool's own folder, to a folder holding Nabla.slnx and data/mnist10k; else the copy that
+    /// ships beside the tool (an installed tool). Null if there is none.
     /// </summary>
     public static string? Find()
     {
+        string? beside = Beside();
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
@@ -226,7 +228,13 @@ public static class ShippedData
                 if (File.Exists(Path.Combine(d.FullName, "Nabla.slnx")) && Directory.Exists(data)) return data;
             }
         }
-        return null;
+        return beside;
+    }
+
+    private static string? Beside()
+    {
+        string data = Path.Combine(AppContext.BaseDirectory, "data", "mnist10k");
+        return File.Exists(Path.Combine(data, "images.idx3-ubyte.gz")) ? data : null;
     }
 
     /// <summary>Like <see cref="Find"/>, but a clear error when the repository is not found.</summary>
@@ -281,6 +289,7 @@ public static class DataLoading
     public static (string Folder, bool Shipped) Resolve(string? dataOption)
     {
         if (dataOption is null || dataOption == ShippedData.Marker) return (ShippedData.FindOrThrow(), true);
+        if (string.IsNullOrWhiteSpace(dataOption)) throw new UsageException("--data: the path is empty; give a folder of MNIST-style IDX files.");
         string full = Path.GetFullPath(dataOption);
         if (!Directory.Exists(full))
             throw new UsageException(File.Exists(full)
@@ -391,8 +400,16 @@ public sealed class ModelInfo
     /// <summary>The recorded seed (1 when absent).</summary>
     public int Seed => int.TryParse(Metadata.GetValueOrDefault(Keys.Seed), NumberStyles.Integer, CultureInfo.InvariantCulture, out int s) ? s : 1;
 
-    /// <summary>The recorded --limit, if any.</summary>
+    /// <summary>The recorded --limit, if any (checked to be at least 3 by <see cref="Load"/>).</summary>
     public int? Limit => int.TryParse(Metadata.GetValueOrDefault(Keys.Limit), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : null;
+
+    /// <summary>Rejects recorded numbers that are not whole numbers in range (a negative limit, an overflowing seed).</summary>
+    private static void CheckNumber(string path, IReadOnlyDictionary<string, string> meta, string key, long min, long max)
+    {
+        if (!meta.TryGetValue(key, out var text)) return;
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) || v < min || v > max)
+            throw new UsageException($"{path}: metadata '{key}' must be a whole number from {min} to {max}, found '{text}'.");
+    }
 
     /// <summary>The metadata train writes for a model trained on <paramref name="data"/>.</summary>
     public static Dictionary<string, string> Describe(DataSplits data, int seed, int? limit, string training, double testAccuracy)
@@ -417,6 +434,7 @@ public sealed class ModelInfo
     /// <summary>Loads a model file written by <c>nabla train</c> (or any Sequential saved with <see cref="ModelFile"/>).</summary>
     public static ModelInfo Load(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--model: the path is empty; give the .safetensors file written by 'nabla train'.");
         string full = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new UsageException($"model file {full} is a folder; give the .safetensors file written by 'nabla train'.");
         if (!File.Exists(full)) throw new UsageException($"model file {full} does not exist (train one with 'nabla train --out {path}').");
@@ -424,39 +442,52 @@ public sealed class ModelInfo
         Dictionary<string, string> meta;
         try
         {
-            (model, meta) = ModelFile.Load(full);
+            Module loaded;
+            (loaded, meta) = ModelFile.Load(full);
+            model = loaded as Sequential
+                ?? throw new UsageException($"{full}: the model is a {loaded.GetType().Name}; nabla's commands work with MLP classifiers made by 'nabla train'.");
         }
         catch (InvalidDataFileException e)
         {
-            throw new UsageException($"{full} is not a usable Nabla model file: {e.Message}");
+            throw new UsageException($"{full} is not a usable Nabla model file: {(e.Message.StartsWith(full + ": ", StringComparison.Ordinal) ? e.Message[(full.Length + 2)..] : e.Message)}");
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException or FormatException
                                      or System.Text.Json.JsonException or NullReferenceException)
         {
             throw new UsageException($"{full} is not a usable Nabla model file: {e.Message}");
         }
+        CheckNumber(full, meta, Keys.Seed, int.MinValue, int.MaxValue);
+        CheckNumber(full, meta, Keys.Limit, 3, int.MaxValue);
+        CheckNumber(full, meta, Keys.Classes, 2, 1 << 24);
+        CheckNumber(full, meta, Keys.InputShape, 1, int.MaxValue);
         var linears = model.Layers.OfType<Linear>().ToList();
         if (linears.Count == 0 || model.Layers[0] is not (Linear or Flatten))
             throw new UsageException($"{full}: the model does not start with a Linear layer; nabla's commands work with MLP classifiers made by 'nabla train'.");
         if (meta.TryGetValue(Keys.Normalization, out var norm) && norm != DataLoading.Normalization)
             throw new UsageException($"{full}: the model was trained with normalization '{norm}', which this version of nabla does not know.");
         int inputs = linears[0].InFeatures, outputs = linears[^1].OutFeatures;
-        var image = ParseImageShape(meta.GetValueOrDefault(Keys.ImageShape), inputs);
-        if (image.Height * image.Width != inputs)
+        var image = ParseImageShape(full, meta.GetValueOrDefault(Keys.ImageShape), inputs);
+        if ((long)image.Height * image.Width != inputs)
             throw new UsageException($"{full}: the metadata says the images are {image.Height}x{image.Width} but the first layer takes {inputs} inputs.");
         var names = meta.GetValueOrDefault(Keys.ClassNames)?.Split('|');
         if (names is null || names.Length != outputs) names = Enumerable.Range(0, outputs).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         return new ModelInfo { Model = model, Metadata = meta, Path = full, Inputs = inputs, Outputs = outputs, Image = image, ClassNames = names };
     }
 
-    private static (int Height, int Width) ParseImageShape(string? s, int inputs)
+    private static (int Height, int Width) ParseImageShape(string path, string? s, int inputs)
     {
         if (s is not null)
         {
             var p = s.Split(',');
-            if (p.Length == 2 && int.TryParse(p[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int h)
-                && int.TryParse(p[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) && h > 0 && w > 0)
+            if (p.Length == 2 && int.TryParse(p[0], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
+                && int.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out int w) && h > 0 && w > 0)
+            {
+                // Multiplied in 64 bits: 65536 x 65536 must not wrap around to a plausible count.
+                if ((long)h * w != inputs)
+                    throw new UsageException($"{path}: metadata '{Keys.ImageShape}' says {h}x{w} = {(long)h * w} pixels but the first layer takes {inputs} inputs.");
                 return (h, w);
+            }
+            throw new UsageException($"{path}: metadata '{Keys.ImageShape}' must be 'HEIGHT,WIDTH' with positive whole numbers, found '{s}'.");
         }
         int side = (int)Math.Round(Math.Sqrt(inputs));
         return side * side == inputs ? (side, side) : (1, inputs);

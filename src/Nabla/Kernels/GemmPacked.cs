@@ -65,9 +65,14 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         // dispatches per call instead of 2 per k block, each of which ends with some idle time,
         // and a unit's rows of C stay in its own core's cache across the k blocks.
         long wholeB = (long)kBlocks * kcMax * ncMax;
-        bool kInner = threads > 1 && packB && nBlocks == 1 && kBlocks > 1 && wholeB <= WholeBLimit;
+        bool kInnerShape = packB && nBlocks == 1 && kBlocks > 1 && wholeB <= WholeBLimit;
+        bool kInner = threads > 1 && kInnerShape;
         int blocksPerPass = kInner ? kBlocks : 1;
-        float* bp = GemmScratch.Current.PackB(kInner ? wholeB : (long)kcMax * ncMax);
+        // Scratch sizes depend on the shape only, never on the thread count or on which work units
+        // this thread happens to run: otherwise a call that finds the pool busy (and runs every unit
+        // here), or a different thread count, grows the buffers again in steady state (issue #16).
+        float* bp = GemmScratch.Current.PackB(kInnerShape ? wholeB : (long)kcMax * ncMax);
+        int mcMax = Math.Min(TK.MC, RoundUp(g.M, TK.MR));
 
         for (int jc = 0; jc < g.N; jc += ncMax)
         {
@@ -90,7 +95,7 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                     GemmPacking.PackB<TK>(false, g.B, g.Ldb, pc, Math.Min(kcMax, g.K - pc), jc, nc, last, panels, bp);
                 }
 
-                var body = new ComputeBody(g, bp, packB, pc, blocksPerPass, kcMax, ncMax, jc, nc, panels, units);
+                var body = new ComputeBody(g, bp, packB, pc, blocksPerPass, kcMax, ncMax, mcMax, jc, nc, panels, units);
                 if (units.Count > 1) WorkerPool.ParallelFor(units.Count, body, threads);
                 else body.Invoke(0);
             }
@@ -156,7 +161,7 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
     /// applies beta, the later ones accumulate.
     /// </summary>
     private readonly struct ComputeBody(GemmArgs g, float* bp, bool packedB, int pc0, int blocks, int kcMax, int ncMax,
-        int jc, int nc, int panels, Units units) : IParallelForBody
+        int mcMax, int jc, int nc, int panels, Units units) : IParallelForBody
     {
         public void Invoke(int index)
         {
@@ -171,7 +176,8 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
 
             int rows = r1 - r0;
             int mcStep = RoundUp(DivUp(rows, DivUp(rows, TK.MC)), mr);
-            float* ap = GemmScratch.Current.PackA((long)mcStep * kcMax);
+            // mcStep ≤ mcMax for every unit: the buffer is sized for the largest one.
+            float* ap = GemmScratch.Current.PackA((long)mcMax * kcMax);
             float* edge = stackalloc float[TK.MR * TK.NR];
             for (int ic = r0; ic < r1; ic += mcStep)
             {

@@ -115,7 +115,8 @@ internal static unsafe class SmallGemm
                 Strip(x, incx, mat + j0, ldm, k, y + j0, w, alpha, beta, path);
                 return;
             }
-            float* acc = GemmScratch.Current.Temp(w);
+            // Sized for the whole vector, not this chunk: the same size whichever chunks this thread runs.
+            float* acc = GemmScratch.Current.Temp(len);
             Strip(x, incx, mat + j0, ldm, k, acc, w, alpha, 0f, path);
             float* yp = y + j0 * ldy;
             for (int j = 0; j < w; j++, yp += ldy)

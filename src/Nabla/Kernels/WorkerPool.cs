@@ -249,6 +249,9 @@ public static unsafe class WorkerPool
         }
     }
 
+    /// <summary>Whether a parallel loop is running on the pool now (calls made meanwhile run serially).</summary>
+    internal static bool IsBusy => Volatile.Read(ref _busy) != 0;
+
     /// <summary>The worker threads started so far (for tests and diagnostics).</summary>
     internal static IReadOnlyList<Thread> WorkerThreads => [.. Volatile.Read(ref _workers).Select(w => w.Thread)];
 

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Text.Json.Nodes;
 
 namespace Nabla.Nn;
 
@@ -6,7 +7,7 @@ namespace Nabla.Nn;
 /// Layers applied one after another, Keras- and PyTorch-style. Children are named "0", "1", …,
 /// so parameters are <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, ….
 /// </summary>
-public sealed class Sequential : Module, IEnumerable<Module>
+public sealed class Sequential : Module, IEnumerable<Module>, IConfigurable
 {
     private readonly List<Module> layers = new();
 
@@ -52,6 +53,9 @@ public sealed class Sequential : Module, IEnumerable<Module>
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Module)> NamedChildren() =>
         layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerRegistry.ToJson(l)).ToArray()) };
 
     /// <inheritdoc/>
     public IEnumerator<Module> GetEnumerator() => layers.GetEnumerator();

@@ -15,7 +15,9 @@ public class ReferenceTests
         var d = new TheoryData<int[], int[]>();
         var rng = new Random(42);
         int[] sizes = [1, 2, 3, 5];
-        for (int c = 0; c < 40; c++)
+        // Distinct pairs only: xUnit derives a test case's ID from its arguments and silently skips repeats.
+        var seen = new HashSet<string>();
+        for (int c = 0; c < 40;)
         {
             int rank = rng.Next(0, 5);
             var full = Enumerable.Range(0, rank).Select(_ => sizes[rng.Next(sizes.Length)]).ToArray();
@@ -27,11 +29,12 @@ public class ReferenceTests
             var a = Derive();
             var b = Derive();
             if (rng.Next(2) == 0) a = full.Select(v => v).ToArray();
+            if (!seen.Add($"[{string.Join(",", a)}] [{string.Join(",", b)}]")) continue;
             d.Add(a, b);
+            c++;
         }
-        d.Add([0, 3], [3]);
-        d.Add([2, 1, 4], [3, 1]);
-        d.Add([1, 1, 1], [5]);
+        foreach (var (a, b) in new (int[], int[])[] { ([0, 3], [3]), ([2, 1, 4], [3, 1]), ([1, 1, 1], [5]) })
+            if (seen.Add($"[{string.Join(",", a)}] [{string.Join(",", b)}]")) d.Add(a, b);
         return d;
     }
 

@@ -40,7 +40,7 @@ public sealed class TrainOptionsTests : IDisposable
         Assert.Contains("run-confusion.png", output);
 
         var (loaded, meta) = ModelFile.Load(model);
-        Assert.Contains(loaded.Layers, l => l is Dropout { P: 0.2f });
+        Assert.Contains(((Sequential)loaded).Layers, l => l is Dropout { P: 0.2f });
         var training = JsonNode.Parse(meta[ModelInfo.Keys.Training])!;
         Assert.Equal("adam", training["optimizer"]!.GetValue<string>());
         Assert.Equal(0.2f, training["dropout"]!.GetValue<float>());
