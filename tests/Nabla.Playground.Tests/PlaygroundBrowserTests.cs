@@ -217,7 +217,7 @@ public sealed class PlaygroundBrowserTests(PlaygroundFixture fx, ITestOutputHelp
         var roundTrips = ((IEnumerable<object>)D.ExecuteScript("return window.nablaPlayground.timings.predictRoundTripMs;")!)
             .Select(o => Convert.ToDouble(o, CultureInfo.InvariantCulture)).ToList();
 
-        // 2-D training at batch 32: spirals, 2-16-16-2 tanh, Adam; about 3 s of training.
+        // 2-D training at batch 32: spirals, 2-16-16-2 ReLU, Adam (the defaults); about 3 s of training.
         Go("nav-training", "#loss-chart");
         new SelectElement(Wait("#dataset")).SelectByValue("spirals");
         var hidden = Wait("#hidden");
@@ -227,6 +227,7 @@ public sealed class PlaygroundBrowserTests(PlaygroundFixture fx, ITestOutputHelp
         Wait("#start").Click();
         Thread.Sleep(3000);
         Wait("#pause").Click();
+        Screenshot("training-spirals");
         double stepsPerS = Num(Attr("#speed", "data-steps-per-s")), framesPerS = Num(Attr("#speed", "data-frames-per-s"));
         double wallStepsPerS = Num(Attr("#speed", "data-wall-steps-per-s")), drawMs = Num(Attr("#speed", "data-draw-ms"));
         int steps = int.Parse(Attr("#steps", "data-value"), CultureInfo.InvariantCulture);

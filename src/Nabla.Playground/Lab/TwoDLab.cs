@@ -12,9 +12,9 @@ public sealed class TwoDSettings
     /// <summary>xor, spirals, blobs, circle or toy.</summary>
     public string DataSet { get; set; } = "xor";
     /// <summary>Hidden layer widths, comma separated ("" = a linear model).</summary>
-    public string Hidden { get; set; } = "8,8";
+    public string Hidden { get; set; } = "16,16";
     /// <summary>relu, tanh or sigmoid.</summary>
-    public string Activation { get; set; } = "tanh";
+    public string Activation { get; set; } = "relu";
     /// <summary>gd, momentum, nesterov, adagrad, rmsprop or adam.</summary>
     public string Optimizer { get; set; } = "adam";
     /// <summary>Learning rate η.</summary>

@@ -9,7 +9,7 @@ namespace Nabla.Serialization;
 /// Saves and loads whole models: the weights (parameters and buffers) as safetensors under their
 /// dotted PyTorch names, and — for any model built from registered layers (<see cref="LayerRegistry"/>)
 /// — the architecture as a JSON tree in the file's metadata (key <c>nabla.architecture</c>), so that
-/// <see cref="Load(string)"/> rebuilds the model without code. A model holding an unregistered layer
+/// <see cref="Load(string, bool)"/> rebuilds the model without code. A model holding an unregistered layer
 /// is saved as weights only (rebuild it in code and use <see cref="LoadWeights"/>). Optimiser state
 /// can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
 /// </summary>
