@@ -230,8 +230,9 @@ public class HostileInputTests
     {
         return WriteModel(t, (h, d) =>
         {
-            var arch = JsonNode.Parse(h["__metadata__"]!["nabla.architecture"]!.GetValue<string>())!.AsArray();
-            edit(arch);
+            // The architecture is a tree: {"type": "Sequential", "layers": [...]}; the edits work on the layers.
+            var arch = JsonNode.Parse(h["__metadata__"]!["nabla.architecture"]!.GetValue<string>())!.AsObject();
+            edit(arch["layers"]!.AsArray());
             h["__metadata__"]!["nabla.architecture"] = arch.ToJsonString();
             return (h, d);
         }, name);
@@ -241,17 +242,17 @@ public class HostileInputTests
     public void A_forged_architecture_fails_before_its_layers_allocate()
     {
         using var t = new TempDir();
-        string p = WithArchitecture(t, a => { a[0]!["in"] = 20000; a[0]!["out"] = 20000; }, "big.safetensors");
+        string p = WithArchitecture(t, a => { a[0]!["in_features"] = 20000; a[0]!["out_features"] = 20000; }, "big.safetensors");
         Assert.True(new FileInfo(p).Length < 100_000);
         Fails(() => ModelFile.Load(p), 4 << 20, "nabla.architecture", "does not match the tensors");
-        string huge = WithArchitecture(t, a => { a[0]!["in"] = 1; a[0]!["out"] = 1_000_000_000; }, "huge.safetensors");
-        Fails(() => ModelFile.Load(huge), 4 << 20, "layer 0", "'out'");
-        string neg = WithArchitecture(t, a => a[0]!["in"] = -6, "neg.safetensors");
-        Fails(() => ModelFile.Load(neg), 4 << 20, "layer 0", "'in'", "-6");
-        string wrong = WithArchitecture(t, a => a[0]!["out"] = 4, "wrong.safetensors");
+        string huge = WithArchitecture(t, a => { a[0]!["in_features"] = 1; a[0]!["out_features"] = 1_000_000_000; }, "huge.safetensors");
+        Fails(() => ModelFile.Load(huge), 4 << 20, "nabla.architecture", "does not match the tensors");
+        string neg = WithArchitecture(t, a => a[0]!["in_features"] = -6, "neg.safetensors");
+        Fails(() => ModelFile.Load(neg), 4 << 20, "layers[0].in_features", "-6");
+        string wrong = WithArchitecture(t, a => a[0]!["out_features"] = 4, "wrong.safetensors");
         Fails(() => ModelFile.Load(wrong), 4 << 20, "'0.weight'", "expects shape");
-        string type = WithArchitecture(t, a => a[0]!["in"] = "six", "type.safetensors");
-        Fails(() => ModelFile.Load(type), 4 << 20, "layer 0", "'in'");
+        string type = WithArchitecture(t, a => a[0]!["in_features"] = "six", "type.safetensors");
+        Fails(() => ModelFile.Load(type), 4 << 20, "layers[0].in_features");
     }
 
     [Fact]

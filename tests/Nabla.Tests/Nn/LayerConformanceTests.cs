@@ -168,7 +168,7 @@ public class LayerConformanceTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             var e = Assert.Throws<Nabla.Data.InvalidDataFileException>(() => ModelFile.Load(file,
                 """{"type": "Sequential", "layers": [{"type": "Linear", "in_features": 20000, "out_features": 20000}]}"""));
-            Assert.Contains("20000", e.Message);
+            Assert.Contains("architecture does not match", e.Message);
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 10_000_000, "the loader allocated the declared layer before checking it");
         }
         finally { Directory.Delete(dir, recursive: true); }
