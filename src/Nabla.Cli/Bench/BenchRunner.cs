@@ -59,7 +59,7 @@ public static class BenchRunner
             {
                 console.MarkupLine($"[grey]mlp_train, {t} thread(s)…[/]");
                 var f = MlpWorkload.Train(data, t, s);
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "mlp_train",
                     ["threads"] = t,
@@ -83,7 +83,7 @@ public static class BenchRunner
                     foreach (int batch in new[] { 1, s.InferBatch })
                     {
                         double sec = MlpWorkload.InferSeconds(data, batch, t, s);
-                        results.Add(new JsonObject
+                        results.Add((JsonNode)new JsonObject
                         {
                             ["name"] = "mlp_infer",
                             ["threads"] = t,
@@ -97,7 +97,7 @@ public static class BenchRunner
 
             using var self = Process.GetCurrentProcess();
             self.Refresh();
-            results.Add(new JsonObject
+            results.Add((JsonNode)new JsonObject
             {
                 ["name"] = "peak_rss",
                 ["mode"] = ModeName(s.Mode == BenchMode.TrainOnly ? BenchMode.TrainOnly : BenchMode.Mlp),
@@ -116,7 +116,7 @@ public static class BenchRunner
                 foreach (int t in s.Threads)
                 {
                     double sec = GemmWorkload.SecondsPerCall(g, t, s);
-                    results.Add(new JsonObject
+                    results.Add((JsonNode)new JsonObject
                     {
                         ["name"] = "gemm",
                         ["shape"] = g.Name,
@@ -146,7 +146,7 @@ public static class BenchRunner
             {
                 console.MarkupLine($"[grey]ctc, {t} thread(s)…[/]");
                 double sec = RecurrentWorkload.CtcSeconds(t, s);
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "ctc",
                     ["threads"] = t,
@@ -170,7 +170,7 @@ public static class BenchRunner
         {
             console.MarkupLine($"[grey]{name}, {t} thread(s)…[/]");
             var f = RecurrentWorkload.Train(data, s.Mode == BenchMode.GruTrain, t, s);
-            results.Add(new JsonObject
+            results.Add((JsonNode)new JsonObject
             {
                 ["name"] = name,
                 ["threads"] = t,
