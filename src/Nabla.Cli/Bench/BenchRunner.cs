@@ -39,6 +39,14 @@ public static class BenchRunner
             ["loadavg_start"] = LoadAverage(),
         };
 
+        if (s.Mode is BenchMode.LenetTrain or BenchMode.ResnetTrain or BenchMode.CnnInfer or BenchMode.Conv)
+        {
+            ConvWorkload.Run(s, dataDir, report, results, console);
+            report["loadavg_end"] = LoadAverage();
+            report["results"] = results;
+            return report;
+        }
+
         if (s.Mode is BenchMode.LstmTrain or BenchMode.GruTrain or BenchMode.Ctc)
         {
             RunRecurrent(s, dataDir, report, results, console);
@@ -194,6 +202,7 @@ public static class BenchRunner
                 ["optimizer"] = "adam",
                 ["samples_per_s"] = Round(f.SamplesPerSecond),
                 ["ms_per_step"] = Round(f.MillisecondsPerStep, 4),
+                ["cpu_ms_per_step"] = Round(RecurrentWorkload.LastCpuMillisecondsPerStep, 3),
                 ["alloc_bytes_per_step"] = Round(f.AllocatedBytesPerStep),
                 ["gen0_collections"] = f.Gen0Collections,
                 ["gen2_collections"] = f.Gen2Collections,
@@ -284,6 +293,9 @@ public static class BenchRunner
         BenchMode.LstmTrain => "lstm_train",
         BenchMode.GruTrain => "gru_train",
         BenchMode.Ctc => "ctc",
+        BenchMode.LenetTrain => "lenet_train",
+        BenchMode.ResnetTrain => "resnet_train",
+        BenchMode.CnnInfer => "cnn_infer",
         _ => mode.ToString().ToLowerInvariant(),
     };
 

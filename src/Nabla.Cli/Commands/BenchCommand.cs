@@ -43,7 +43,7 @@ public static class BenchCommand
             Description = "What to run: all, gemm, mlp (training and inference), train-only (for a clean peak working set), lstm_train, gru_train or ctc",
             DefaultValueFactory = _ => "all",
         };
-        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only", "lstm_train", "gru_train", "ctc");
+        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only", "lstm_train", "gru_train", "ctc", "lenet_train", "resnet_train", "cnn_infer", "conv");
         var optimizer = new Option<string>("--optimizer")
         {
             Description = "Optimiser of the training benchmark (the reference must use the same one)",
@@ -76,6 +76,10 @@ public static class BenchCommand
                     "lstm_train" => BenchMode.LstmTrain,
                     "gru_train" => BenchMode.GruTrain,
                     "ctc" => BenchMode.Ctc,
+                    "lenet_train" => BenchMode.LenetTrain,
+                    "resnet_train" => BenchMode.ResnetTrain,
+                    "cnn_infer" => BenchMode.CnnInfer,
+                    "conv" => BenchMode.Conv,
                     _ => BenchMode.All,
                 },
                 Optimizer = p.GetValue(optimizer) ?? MlpWorkload.DefaultOptimizer,

@@ -90,6 +90,7 @@ public static class TrainCommand
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
+        var zooModel = ZooModels.AddOption(command); // --model
         var distributed = DistributedTraining.AddOptions(command);
         command.SetAction(p => Common.Guard(io, () => p.GetValue(resumeDir) is string resumeFrom
             ? Run(io, ResumeSettings(p, command, resumeFrom, p.GetValue(threads)))
@@ -97,6 +98,7 @@ public static class TrainCommand
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
+            Model = p.GetValue(zooModel)!,
             Activation = p.GetValue(activation)!,
             Epochs = p.GetValue(epochs),
             Batch = p.GetValue(batch),
@@ -246,17 +248,18 @@ public static class TrainCommand
         var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes));
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
-        TrainPreflight.CheckSize(s.Layers, data.Height * data.Width, data.Classes);
-        var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
+        if (s.Model == "mlp") TrainPreflight.CheckSize(s.Layers, data.Channels * data.Height * data.Width, data.Classes);
+        Module model = s.Model == "mlp" ? BuildModel(data.Channels * data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout)
+            : ZooModels.Build(s.Model, data, new Random(s.Seed));
         TrainExtras.ApplyTransfer(io, model, s);
         var loss = new CrossEntropyLoss();
         var optimizer = CreateOptimizer(s, model.Parameters());
         var schedule = CreateSchedule(s.Schedule, s.Epochs);
-        string arch = string.Join("-", new[] { data.Height * data.Width }.Concat(s.Layers).Append(data.Classes));
+        string arch = s.Model != "mlp" ? ZooModels.Describe(s.Model, data) : string.Join("-", new[] { data.Channels * data.Height * data.Width }.Concat(s.Layers).Append(data.Classes)) + " MLP";
 
         io.Markup($"[bold]data[/]   {Markup.Escape(data.Name)}: {data.Height}x{data.Width} images, {data.Classes} classes");
         io.Markup($"       {Markup.Escape(data.Split)}");
-        io.Markup($"[bold]model[/]  {arch} MLP, {s.Activation}{(s.Dropout > 0 ? $", dropout {Common.F(s.Dropout, "G4")}" : "")}, {model.ParameterCount:N0} parameters");
+        io.Markup($"[bold]model[/]  {arch}, {s.Activation}{(s.Dropout > 0 ? $", dropout {Common.F(s.Dropout, "G4")}" : "")}, {model.ParameterCount:N0} parameters");
         string momentumText = optimizer switch
         {
             Sgd { Momentum: > 0f } sgd => $" momentum {Common.F(sgd.Momentum, "G4")}",
@@ -274,7 +277,7 @@ public static class TrainCommand
             options.Checkpoint = co;
             io.Markup($"       checkpoints in {Markup.Escape(co.Directory)}{(s.CheckpointEvery > 0 ? $" every {s.CheckpointEvery} steps and" : "")} at each epoch end{(s.Resume && File.Exists(co.FilePath) ? " (resuming)" : "")}");
         }
-        if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
+        if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
         var stopper = s.EarlyStop is int patience ? new EarlyStopping(MonitoredMetric.ValidationLoss, patience, restoreBestWeights: true) : null;
@@ -312,7 +315,7 @@ public static class TrainCommand
         // Plots come after the model is safe: a plotting failure must not lose the trained model.
         if (s.Plot is string plotFile)
         {
-            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {s.Optimizer}");
             string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
             io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
         }
@@ -413,6 +416,9 @@ public sealed record TrainSettings
 
     /// <summary>Hidden layer sizes.</summary>
     public int[] Layers { get; init; } = [256, 128];
+
+    /// <summary>The model: mlp (of <see cref="Layers"/>), lenet5 or resnet (see <see cref="ZooModels"/>).</summary>
+    public string Model { get; init; } = "mlp";
 
     /// <summary>Hidden activation: relu, tanh, sigmoid or leaky-relu.</summary>
     public string Activation { get; init; } = "relu";
