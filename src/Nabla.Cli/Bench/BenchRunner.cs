@@ -116,7 +116,7 @@ public static class BenchRunner
             console.MarkupLine("[grey]FMA peak…[/]");
             var peaks = FmaPeak.MeasureAll(s.Threads, s.Tiny ? 0.005 : s.Quick ? 0.05 : 0.15);
             foreach (var p in peaks)
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "fma_peak",
                     ["bits"] = p.Bits,
