@@ -51,9 +51,8 @@ public static class SequenceDemo
         double firstLoss = double.NaN, lastLoss = double.NaN;
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
-            // Step decay: 2e-3, then 5e-4 for the last third, 1.5e-4 for the last two epochs.
+            // Step decay: 2e-3, then 5e-4 for the last third.
             if (epoch > epochs * 2 / 3) opt.LearningRate = 5e-4f;
-            if (epoch > epochs - 2 && epochs > 4) opt.LearningRate = 1.5e-4f;
             var train = trainGen.Generate(perEpoch, run.Seed * 7919 + 1000 + epoch);
             double sum = 0;
             int batches = 0;

@@ -21,6 +21,14 @@ public static class CtcKernels
         return a + MathF.Log(1f + MathF.Exp(b - a));
     }
 
+    /// <summary>log(eᵃ + eᵇ + eᶜ) with one logarithm (two when called as two <see cref="LogAdd"/>s).</summary>
+    private static float LogAdd3(float a, float b, float c)
+    {
+        float m = MathF.Max(a, MathF.Max(b, c));
+        if (float.IsNegativeInfinity(m)) return m;
+        return m + MathF.Log(MathF.Exp(a - m) + MathF.Exp(b - m) + MathF.Exp(c - m));
+    }
+
     private static int Label(ReadOnlySpan<int> target, int s, int blank) => (s & 1) == 0 ? blank : target[s >> 1];
 
     /// <summary>
@@ -46,8 +54,8 @@ public static class CtcKernels
             {
                 int k = Label(target, s, blank);
                 float a = prev[s];
-                if (s >= 1) a = LogAdd(a, prev[s - 1]);
-                if (s >= 2 && (s & 1) == 1 && target[s >> 1] != target[(s >> 1) - 1]) a = LogAdd(a, prev[s - 2]);
+                if (s >= 2 && (s & 1) == 1 && target[s >> 1] != target[(s >> 1) - 1]) a = LogAdd3(a, prev[s - 1], prev[s - 2]);
+                else if (s >= 1) a = LogAdd(a, prev[s - 1]);
                 cur[s] = float.IsNegativeInfinity(a) ? a : a + row[k];
             }
         }
@@ -75,8 +83,8 @@ public static class CtcKernels
             {
                 int k = Label(target, s, blank);
                 float b = next[s];
-                if (s + 1 < S) b = LogAdd(b, next[s + 1]);
-                if (s + 2 < S && (s & 1) == 1 && target[s >> 1] != target[(s >> 1) + 1]) b = LogAdd(b, next[s + 2]);
+                if (s + 2 < S && (s & 1) == 1 && target[s >> 1] != target[(s >> 1) + 1]) b = LogAdd3(b, next[s + 1], next[s + 2]);
+                else if (s + 1 < S) b = LogAdd(b, next[s + 1]);
                 cur[s] = float.IsNegativeInfinity(b) ? b : b + row[k];
             }
         }
