@@ -115,7 +115,7 @@ public static class RecurrentWorkload
             int T = s.Tiny ? 20 : CtcSteps, N = s.Tiny ? 4 : CtcBatch, L = s.Tiny ? 5 : CtcLabel;
             var rng = new Random(5);
             Tensor lp;
-            using (GradMode.NoGrad()) lp = Ops.LogSoftmax(Tensor.Randn(3, T, N, CtcClasses), -1);
+            using (GradMode.NoGrad()) lp = Ops.LogSoftmax(Tensor.Randn([T, N, CtcClasses], seed: 3), -1);
             lp.RequiresGrad = true;
             var targets = new int[N * L];
             for (int i = 0; i < targets.Length; i++) targets[i] = 1 + rng.Next(CtcClasses - 1);

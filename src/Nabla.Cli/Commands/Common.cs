@@ -31,6 +31,57 @@ public static class Common
             root.Parse(["--help"]).Invoke(config);
             return ExitCodes.Usage;
         }
+        if (args[0].Length > 0 && args[0][0] != '-' && !root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
+        {
+            string? near = Suggest(args[0], root.Subcommands.Select(c => c.Name));
+            io.Error($"unknown command '{args[0]}'{(near is null ? "" : $" (did you mean '{near}'?)")}");
+            io.ErrWriter.WriteLine($"Commands: {string.Join(", ", root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}. Run 'nabla --help' for more.");
+            return ExitCodes.Usage;
+        }
+        // Options are parsed and numbers printed the same way everywhere: under a German locale "--lr 0.05" is 0.05.
+        var culture = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            return InvokeParsed(root, args, io, config);
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    /// <summary>The closest of <paramref name="names"/> to <paramref name="word"/> (edit distance at most 2), or null.</summary>
+    public static string? Suggest(string word, IEnumerable<string> names)
+    {
+        string? best = null;
+        int bestDistance = 3;
+        foreach (var n in names)
+        {
+            int d = EditDistance(word.ToLowerInvariant(), n.ToLowerInvariant());
+            if (d < bestDistance) (best, bestDistance) = (n, d);
+        }
+        return best;
+    }
+
+    // Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps ("trian" → "train": 1).
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+
+    private static int InvokeParsed(Command root, string[] args, CliContext io, InvocationConfiguration config)
+    {
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

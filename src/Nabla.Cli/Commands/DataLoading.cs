@@ -67,11 +67,11 @@ public static partial class DataLoading
     /// it as the test part and holds out 20 % of the training file (seeded) for validation.
     /// <paramref name="limit"/> first keeps a seeded random subset of at most that many samples of each file.
     /// </summary>
-    public static DataSplits Load(string? dataOption, int seed, int? limit)
+    public static DataSplits Load(string? dataOption, int seed, int? limit, int? classes = null)
     {
         var (folder, shipped) = Resolve(dataOption);
         if (Cifar10.IsFolder(folder)) return LoadCifar10(folder, shipped, seed, limit);
-        var data = MnistFolder.Load(folder);
+        var data = MnistFolder.Load(folder, classes); // null: largest label + 1, confirmed against the data
         int[] shape = data.Train.SampleShape; // [1, H, W]
         int h = shape[^2], w = shape[^1];
         var all = Limit(data.Train.Reshape(h * w), limit, seed);

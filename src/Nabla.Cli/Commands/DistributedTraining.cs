@@ -30,7 +30,7 @@ public static class DistributedTraining
     /// <summary>Whether this thread is rank 0 (or no distributed run): only rank 0 writes files.</summary>
     public static bool IsRoot => current is null || current.Comm.Rank == 0;
 
-    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --checkpoint and --resume to <paramref name="command"/>.</summary>
+    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --dist-checkpoint and --dist-resume to <paramref name="command"/>.</summary>
     public static DistributedCliOptions AddOptions(Command command)
     {
         var o = new DistributedCliOptions();
@@ -59,8 +59,8 @@ public static class DistributedTraining
         TimeSpan? timeout = parse.GetValue(options.Timeout) is double sec ? TimeSpan.FromSeconds(sec) : null;
         var ddpOptions = new DistributedDataParallelOptions { OverlapBackward = parse.GetValue(options.Overlap) };
         if (mpi && ranks is not null) throw new UsageException("--distributed (MPI ranks) and --data-parallel (threads) exclude each other; give one.");
-        if (resume && checkpoint is null) throw new UsageException("--resume needs --checkpoint FILE (the file to continue from).");
-        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--checkpoint {checkpoint} is a folder; give a file name.");
+        if (resume && checkpoint is null) throw new UsageException("--dist-resume needs --dist-checkpoint FILE (the file to continue from).");
+        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--dist-checkpoint {checkpoint} is a folder; give a file name.");
 
         if (mpi) return LaunchMpi(io, timeout, checkpoint, resume, ddpOptions, body);
         if (ranks is int n) return LaunchThreads(io, n, timeout, checkpoint, resume, ddpOptions, body);
@@ -236,17 +236,17 @@ public sealed class DistributedCliOptions
         HelpName = "SECONDS",
     };
 
-    /// <summary>--checkpoint FILE</summary>
-    public Option<string?> Checkpoint { get; } = new("--checkpoint")
+    /// <summary>--dist-checkpoint FILE</summary>
+    public Option<string?> Checkpoint { get; } = new("--dist-checkpoint")
     {
         Description = "Write model, optimiser state and epoch to FILE after every epoch (atomically, rank 0 only)",
         HelpName = "FILE",
     };
 
-    /// <summary>--resume</summary>
-    public Option<bool> Resume { get; } = new("--resume")
+    /// <summary>--dist-resume</summary>
+    public Option<bool> Resume { get; } = new("--dist-resume")
     {
-        Description = "Continue from --checkpoint FILE when it exists (with the same or a different number of ranks)",
+        Description = "Continue from --dist-checkpoint FILE when it exists (with the same or a different number of ranks)",
     };
 
     /// <summary>--overlap (hidden)</summary>

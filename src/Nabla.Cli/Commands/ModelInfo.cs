@@ -162,7 +162,8 @@ public sealed class ModelInfo
         string? source = dataOption ?? Data;
         if (dataOption is null && Data is not null && Data != ShippedData.Marker && !Directory.Exists(Data))
             throw new UsageException($"the model was trained on {Data}, which does not exist here; pass --data DIR.");
-        var data = DataLoading.Load(source, Seed, Limit);
+        // The model's outputs are the classes: a subset of them in the data is fine, a label beyond them an error.
+        var data = DataLoading.Load(source, Seed, Limit, Outputs);
         if (data.Channels * data.Height * data.Width != Inputs)
             throw new UsageException($"{data.Folder} holds {data.Height}x{data.Width} images ({data.Height * data.Width} values) but the model {Path} takes {Inputs} inputs ({Image.Height}x{Image.Width}).");
         if (data.Classes > Outputs)

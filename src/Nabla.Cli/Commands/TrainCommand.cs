@@ -77,12 +77,24 @@ public static class TrainCommand
             if (Common.TryGetValue(r, out int? n) && n < 3) r.AddError($"--limit must be at least 3, got {n}.");
         });
 
+        var classes = new Option<int?>("--classes") { Description = "Number of classes (default: the largest label + 1, checked against the data); a label outside them is an error", HelpName = "N" };
+        classes.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out int? n) && n is < 2 or > 256) r.AddError($"--classes must be from 2 to 256, got {n}.");
+        });
+        var onDivergence = new Option<string>("--on-divergence") { Description = "What to do with a step whose loss or gradient is not finite or explodes: stop (exit code 3, --out untouched) or skip the step", HelpName = "stop|skip", DefaultValueFactory = _ => "stop" };
+        onDivergence.AcceptOnlyFromAmong("stop", "skip");
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Write checkpoints (weights, optimiser, schedule, data position, random states) to DIR at each epoch end, to resume a killed run with --resume DIR", HelpName = "DIR" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
         var zooModel = ZooModels.AddOption(command); // --model
         var distributed = DistributedTraining.AddOptions(command);
-        command.SetAction(p => Common.Guard(io, () => DistributedTraining.Launch(io, p, distributed, rankIo => Run(rankIo, new TrainSettings
+        command.SetAction(p => Common.Guard(io, () => p.GetValue(resumeDir) is string resumeFrom
+            ? Run(io, ResumeSettings(p, command, resumeFrom, p.GetValue(threads)))
+            : DistributedTraining.Launch(io, p, distributed, rankIo => Run(rankIo, new TrainSettings
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
@@ -109,15 +121,29 @@ public static class TrainCommand
             Target = p.GetValue(extras.Target),
             Init = p.GetValue(extras.Init),
             Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
+            Classes = p.GetValue(classes),
+            SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
+            Checkpoint = p.GetValue(checkpoint),
+            CheckpointEvery = p.GetValue(checkpointEvery),
         }))));
         return command;
     }
 
-    /// <summary>Parses "256,128" (or "none" / "" for no hidden layer).</summary>
+    /// <summary>The settings of the run to resume; any option given besides --resume and --threads is an error.</summary>
+    private static TrainSettings ResumeSettings(ParseResult p, Command command, string dir, int? threads)
+    {
+        var extra = command.Options.Where(o => o.Name is not ("--resume" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (extra.Count > 0)
+            throw new UsageException($"--resume continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
+        return TrainCheckpoint.LoadSettings(dir, threads);
+    }
+
+    /// <summary>Parses "256,128" (or "none" for no hidden layer).</summary>
     public static int[] ParseLayers(string text)
     {
         string t = text.Trim();
-        if (t.Length == 0 || t.Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        if (t.Length == 0) throw new UsageException("--layers is empty; give sizes such as 256,128, or 'none' for a linear model.");
+        if (t.Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
         var parts = t.Split(',', StringSplitOptions.TrimEntries);
         var sizes = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
@@ -201,13 +227,28 @@ public static class TrainCommand
     private static int Train(CliContext io, TrainSettings s)
     {
         var clock = Stopwatch.StartNew();
-        string outPath = Path.GetFullPath(s.Out);
-        if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
+        // Settings first, so that a run killed at any later moment can be resumed.
+        if (s.Checkpoint is string ckDir)
+            CheckpointOptions.CleanStaleTemporaries(Path.GetFullPath(ckDir));
+        if (s.Checkpoint is string ckNew && !s.Resume)
+        {
+            if (File.Exists(Path.Combine(Path.GetFullPath(ckNew), CheckpointOptions.FileName)))
+                throw new UsageException($"--checkpoint {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume {Path.GetFullPath(ckNew)} or choose an empty folder.");
+            TrainCheckpoint.SaveSettings(ckNew, s);
+        }
+        string outPath = TrainPreflight.WritableFile("--out", s.Out);
+        if (s.Plot is string plotPath)
+        {
+            TrainPreflight.WritableFile("--plot", plotPath);
+            TrainPreflight.WritableFile("--plot", ConfusionPlotPath(plotPath));
+        }
+        TrainPreflight.CheckSize(s.Layers, inputs: null, classes: null);
 
         if (s.Task == "regression") return TrainExtras.TrainRegression(io, s, outPath);
-        var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit));
+        var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes));
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
+        if (s.Model == "mlp") TrainPreflight.CheckSize(s.Layers, data.Channels * data.Height * data.Width, data.Classes);
         Module model = s.Model == "mlp" ? BuildModel(data.Channels * data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout)
             : ZooModels.Build(s.Model, data, new Random(s.Seed));
         TrainExtras.ApplyTransfer(io, model, s);
@@ -229,7 +270,13 @@ public static class TrainCommand
                   $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
         if (DistributedTraining.Describe(s.Batch) is string ranks) io.Markup($"       {Markup.Escape(ranks)}");
 
-        var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
+        var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation, SkipDivergentSteps = s.SkipDivergentSteps };
+        if (s.Checkpoint is string ckpt)
+        {
+            var co = new CheckpointOptions(ckpt) { EverySteps = s.CheckpointEvery, Resume = s.Resume };
+            options.Checkpoint = co;
+            io.Markup($"       checkpoints in {Markup.Escape(co.Directory)}{(s.CheckpointEvery > 0 ? $" every {s.CheckpointEvery} steps and" : "")} at each epoch end{(s.Resume && File.Exists(co.FilePath) ? " (resuming)" : "")}");
+        }
         if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
@@ -237,17 +284,12 @@ public static class TrainCommand
         if (stopper is not null) options.Callbacks.Add(stopper);
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
+        if (history.SkippedSteps > 0) io.Line($"skipped {history.SkippedSteps} divergent step{(history.SkippedSteps == 1 ? "" : "s")} (--on-divergence skip)");
 
         var test = DistributedTraining.Evaluate(model, data.Test, loss);
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
-        if (s.Plot is string plotFile && DistributedTraining.IsRoot)
-        {
-            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {s.Optimizer}");
-            string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
-            io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
-        }
 
         var training = new JsonObject
         {
@@ -270,6 +312,13 @@ public static class TrainCommand
         if (!DistributedTraining.IsRoot) return ExitCodes.Ok; // only rank 0 writes the model
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
+        // Plots come after the model is safe: a plotting failure must not lose the trained model.
+        if (s.Plot is string plotFile)
+        {
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {s.Optimizer}");
+            string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
+            io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
+        }
         return ExitCodes.Ok;
     }
 
@@ -430,4 +479,19 @@ public sealed record TrainSettings
 
     /// <summary>Name prefixes of the parameters to freeze.</summary>
     public string[] Freeze { get; init; } = [];
+
+    /// <summary>Number of classes (null: the largest label + 1, confirmed against the data).</summary>
+    public int? Classes { get; init; }
+
+    /// <summary>Skip divergent steps instead of stopping (--on-divergence skip).</summary>
+    public bool SkipDivergentSteps { get; init; }
+
+    /// <summary>Checkpoint folder (null: no checkpoints).</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>Steps between checkpoints (0: epoch ends only).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Whether this run resumes the one checkpointed in <see cref="Checkpoint"/>.</summary>
+    public bool Resume { get; init; }
 }

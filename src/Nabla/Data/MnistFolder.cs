@@ -8,7 +8,7 @@ namespace Nabla.Data;
 /// <param name="TestLabels">Test labels, or null when the folder has no test set.</param>
 public sealed record MnistFiles(string Directory, string TrainImages, string TrainLabels, string? TestImages, string? TestLabels);
 
-/// <summary>An MNIST-style data set loaded by <see cref="MnistFolder.Load"/>.</summary>
+/// <summary>An MNIST-style data set loaded by <see cref="MnistFolder.Load(string, bool, string?)"/>.</summary>
 /// <param name="Train">The training set (or the only set of a single-set folder such as data/mnist10k).</param>
 /// <param name="Test">The test set, or null when the folder has none.</param>
 /// <param name="Files">The files that were read.</param>
@@ -45,7 +45,17 @@ public static class MnistFolder
     /// <param name="prefix">Only consider files whose name starts with this (e.g. <c>"emnist-letters"</c>); null for all.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataFileException">No usable set of IDX files, or the files are malformed or disagree.</exception>
-    public static MnistData Load(string dir, bool flatten = false, string? prefix = null)
+    public static MnistData Load(string dir, bool flatten = false, string? prefix = null) => Load(dir, null, flatten, prefix);
+
+    /// <summary>
+    /// Loads like <see cref="Load(string, bool, string?)"/> with the class count given (from the data set's
+    /// documentation or a model's outputs): a label at or above <paramref name="numClasses"/> is an error naming the
+    /// file, the sample and the byte offset. When <paramref name="numClasses"/> is null it is the largest label plus
+    /// one, confirmed against the data: classes 1 to that largest label must all have samples (class 0 may be
+    /// empty, as in EMNIST letters), so one stray label 255 cannot make a 256-class problem.
+    /// </summary>
+    /// <exception cref="InvalidDataFileException">A label outside the classes, or a stray label.</exception>
+    public static MnistData Load(string dir, int? numClasses, bool flatten = false, string? prefix = null)
     {
         var files = Find(dir, prefix);
         var (trainX, trainY) = ReadPair(files.TrainImages, files.TrainLabels);
@@ -56,12 +66,22 @@ public static class MnistFolder
                 $"{files.TestImages}: test images are {t.X.Dims[1]}x{t.X.Dims[2]} but the training images ({files.TrainImages}) are {trainX.Dims[1]}x{trainX.Dims[2]}.",
                 Idx.IsGzip(files.TestImages!));
 
-        int maxLabel = MaxByte(trainY.GetBytes());
-        if (test is { } t2) maxLabel = Math.Max(maxLabel, MaxByte(t2.Y.GetBytes()));
-        int numClasses = maxLabel + 1;
+        if (numClasses is int given)
+        {
+            if (given < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), $"MnistFolder.Load: numClasses must be at least 1, got {given}.");
+            CheckLabels(files.TrainLabels, trainY.GetBytes(), given);
+            if (test is { } tl) CheckLabels(files.TestLabels!, tl.Y.GetBytes(), given);
+        }
+        else
+        {
+            var labelSets = new List<(string Path, byte[] Labels)> { (files.TrainLabels, trainY.GetBytes()) };
+            if (test is { } tl) labelSets.Add((files.TestLabels!, tl.Y.GetBytes()));
+            numClasses = ConfirmClassCount(labelSets);
+        }
+        int classCount = numClasses.Value;
 
-        var train = ToDataset(trainX, trainY, numClasses, flatten, files.TestImages is null ? "all" : "train");
-        var testSet = test is { } t3 ? ToDataset(t3.X, t3.Y, numClasses, flatten, "test") : null;
+        var train = ToDataset(trainX, trainY, classCount, flatten, files.TestImages is null ? "all" : "train");
+        var testSet = test is { } t3 ? ToDataset(t3.X, t3.Y, classCount, flatten, "test") : null;
         return new MnistData(train, testSet, files);
     }
 
@@ -185,11 +205,48 @@ public static class MnistFolder
         return (x, y);
     }
 
-    private static int MaxByte(byte[] b)
+    // Labels are UInt8 [count]: label i sits at byte 8 + i of the (decompressed) file.
+    private static void CheckLabels(string path, byte[] labels, int numClasses)
     {
-        int m = 0;
-        foreach (byte v in b) if (v > m) m = v;
-        return m;
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] >= numClasses)
+                throw new InvalidDataFileException(path, 8 + i,
+                    $"{path}: label {labels[i]} of sample {i} (offset {8 + i}{(Idx.IsGzip(path) ? " of the decompressed gzip data" : "")}) is outside the {numClasses} classes 0..{numClasses - 1}.",
+                    Idx.IsGzip(path));
+    }
+
+    private static int ConfirmClassCount(List<(string Path, byte[] Labels)> sets)
+    {
+        var counts = new long[256];
+        foreach (var (_, labels) in sets) foreach (byte v in labels) counts[v]++;
+        int max = 255;
+        while (max > 0 && counts[max] == 0) max--;
+        var empty = Enumerable.Range(1, Math.Max(0, max - 1)).Where(c => counts[c] == 0).ToList();
+        if (empty.Count == 0) return max + 1;
+        // Name the sample holding the largest label: most likely the stray one.
+        foreach (var (path, labels) in sets)
+        {
+            int i = Array.IndexOf(labels, (byte)max);
+            if (i < 0) continue;
+            throw new InvalidDataFileException(path, 8 + i,
+                $"{path}: label {max} of sample {i} (offset {8 + i}{(Idx.IsGzip(path) ? " of the decompressed gzip data" : "")}) would make {max + 1} classes, " +
+                $"but {empty.Count} of them have no samples ({Describe(empty)}); a stray label? Give the class count (nabla train --classes N).",
+                Idx.IsGzip(path));
+        }
+        return max + 1;
+    }
+
+    private static string Describe(List<int> classes)
+    {
+        var runs = new List<string>();
+        for (int i = 0; i < classes.Count;)
+        {
+            int j = i;
+            while (j + 1 < classes.Count && classes[j + 1] == classes[j] + 1) j++;
+            runs.Add(i == j ? $"{classes[i]}" : $"{classes[i]}..{classes[j]}");
+            i = j + 1;
+        }
+        return "classes " + string.Join(", ", runs.Take(5)) + (runs.Count > 5 ? ", …" : "");
     }
 
     private static Dataset ToDataset(IdxArray images, IdxArray labelsIdx, int numClasses, bool flatten, string name)

@@ -68,7 +68,7 @@ public sealed class DistributedDataParallel : Module, IDisposable
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(communicator);
-        Module = module;
+        Module = RegisterModule("module", module);
         Communicator = communicator;
         Options = options ?? new DistributedDataParallelOptions();
         if (Options.BucketCapBytes < 4) throw new ArgumentOutOfRangeException(nameof(options), Options.BucketCapBytes, "DistributedDataParallel: BucketCapBytes must be at least 4.");
@@ -111,6 +111,11 @@ public sealed class DistributedDataParallel : Module, IDisposable
 
     /// <summary>The wrapped model (save this one: its parameter names have no <c>module.</c> prefix).</summary>
     public Module Module { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>The wrapper owns no parameters: its cached list of the wrapped module's parameters is not
+    /// a second copy, so every parameter is named once, under <c>module.</c>.</remarks>
+    protected override IEnumerable<(string Name, Parameter Parameter)> OwnParameters() => [];
 
     /// <summary>The group the gradients are averaged over.</summary>
     public ICommunicator Communicator { get; }

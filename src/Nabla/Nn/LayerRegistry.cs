@@ -138,7 +138,7 @@ public static partial class LayerRegistry
         {
             return entry.Build(config);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ShapeMismatchException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ShapeMismatchException or ArithmeticException or IndexOutOfRangeException)
         {
             throw new LayerConfigException(path, $"{type}: {e.Message}", e);
         }

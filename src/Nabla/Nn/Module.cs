@@ -12,7 +12,7 @@ public sealed class Parameter : Tensor
     public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
 
     /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
-    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape).Size), new Shape(shape)) => RequiresGrad = true;
+    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape)), new Shape(shape)) => RequiresGrad = true;
 }
 
 /// <summary>
@@ -124,7 +124,7 @@ public abstract partial class Module
             if (value is Parameter p) { if (!IsRegistered(p)) yield return (name, p); }
             else if (value is IEnumerable list and not Tensor)
                 foreach (var (key, item) in CollectionItems(list))
-                    if (item is Parameter lp && !IsRegistered(lp)) yield return ($"{name}.{key}", lp);
+                    if (item is Parameter lp && !IsRegistered(lp) && !OwnedByAChild(lp)) yield return ($"{name}.{key}", lp);
         }
     }
 

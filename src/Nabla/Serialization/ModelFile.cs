@@ -124,7 +124,7 @@ public static class ModelFile
         {
             throw new Data.InvalidDataFileException(path, 8,
                 $"{path}: metadata '{ArchitectureKey}' describes a model that needs more than the {held} weights the file holds " +
-                $"(a layer asked for {e.Requested} more after {e.Used}); the architecture does not match the tensors.");
+                $"(a layer asked for {(e.Shape is null ? "" : $"a parameter of shape {e.Shape}, ")}{e.Requested} more values after {e.Used}); the architecture does not match the tensors.");
         }
     }
 

@@ -225,6 +225,10 @@ public static class SafeTensors
 /// <summary>Writes files atomically: temporary file in the target's folder, flushed, then renamed over the target.</summary>
 public static class AtomicFile
 {
+    private static readonly int PauseMs =
+        int.TryParse(Environment.GetEnvironmentVariable("NABLA_ATOMIC_WRITE_PAUSE_MS"), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int ms) ? Math.Min(ms, 10_000) : 0;
+
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; on failure the old file (if any) is untouched.</summary>
     public static void Write(string path, Action<Stream> write)
     {
@@ -238,6 +242,9 @@ public static class AtomicFile
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);
+                // Test aid (NABLA_ATOMIC_WRITE_PAUSE_MS): holds the written temporary file open before the rename,
+                // so that tests can kill a process in the middle of a write.
+                if (PauseMs > 0) Thread.Sleep(PauseMs);
             }
             File.Move(tmp, full, overwrite: true);
         }

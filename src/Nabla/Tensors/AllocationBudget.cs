@@ -22,19 +22,19 @@ internal static class AllocationBudget
     }
 
     /// <summary>Takes <paramref name="count"/> elements from the budget, if one is active; throws when it would go below zero.</summary>
-    public static void Take(long count)
+    public static void Take(long count, Shape? shape = null)
     {
         if (!active || count <= 0) return;
         if (count > remaining)
-            throw new AllocationBudgetExceededException(count, limit, limit - remaining);
+            throw new AllocationBudgetExceededException(count, limit, limit - remaining, shape);
         remaining -= count;
     }
 
-    /// <summary>A new zeroed array of <paramref name="count"/> floats, taken from the budget (never from an arena).</summary>
-    public static float[] NewArray(int count)
+    /// <summary>A new zeroed array for <paramref name="shape"/>, taken from the budget (never from an arena).</summary>
+    public static float[] NewArray(Shape shape)
     {
-        Take(count);
-        return new float[count];
+        Take(shape.Size, shape);
+        return new float[shape.Size];
     }
 
     /// <summary>Restores the previous budget.</summary>
@@ -51,9 +51,12 @@ internal static class AllocationBudget
 }
 
 /// <summary>Thrown when an allocation would exceed the active <see cref="AllocationBudget"/>.</summary>
-internal sealed class AllocationBudgetExceededException(long requested, long limit, long used)
-    : Exception($"an allocation of {requested} floats would exceed the budget of {limit} ({used} already used)")
+internal sealed class AllocationBudgetExceededException(long requested, long limit, long used, Shape? shape = null)
+    : Exception($"an allocation of {requested} floats{(shape is null ? "" : $" (shape {shape})")} would exceed the budget of {limit} ({used} already used)")
 {
+    /// <summary>The shape asked for, when known (a parameter).</summary>
+    public Shape? Shape { get; } = shape;
+
     /// <summary>Floats asked for.</summary>
     public long Requested { get; } = requested;
 

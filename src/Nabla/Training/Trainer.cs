@@ -28,6 +28,9 @@ public sealed class History
 
     /// <summary>The last epoch.</summary>
     public EpochResult Last => Epochs[^1];
+
+    /// <summary>Divergent steps skipped (with <see cref="FitOptions.SkipDivergentSteps"/>).</summary>
+    public int SkippedSteps { get; set; }
 }
 
 /// <summary>Loss, accuracy and confusion matrix of a model on a data set.</summary>
@@ -105,10 +108,40 @@ public sealed class FitOptions
 
     /// <summary>Threshold that turns a single output into a class (0.5 for probabilities, 0 for logits).</summary>
     public float BinaryThreshold { get; set; } = 0.5f;
+
+    /// <summary>
+    /// How far a batch's loss may rise above its running level (an exponential average of the accepted steps'
+    /// losses, but at least 1) before the step counts as divergence: by default 1000x, three orders of
+    /// magnitude. Null turns the check off; non-finite losses and gradients always count.
+    /// </summary>
+    public double? DivergenceFactor { get; set; } = 1e3;
+
+    /// <summary>
+    /// Skip a divergent step (its update is not applied; <see cref="History.SkippedSteps"/> counts it) instead of
+    /// stopping with <see cref="TrainingDivergedException"/>. Training still stops after
+    /// <see cref="MaxSkippedSteps"/> divergent steps in a row.
+    /// </summary>
+    public bool SkipDivergentSteps { get; set; }
+
+    /// <summary>Divergent steps skipped in a row before training stops anyway.</summary>
+    public int MaxSkippedSteps { get; set; } = 10;
+
+    /// <summary>Write checkpoints (and resume from one): see <see cref="CheckpointOptions"/>. Null: none.</summary>
+    public CheckpointOptions? Checkpoint { get; set; }
 }
 
-/// <summary>Thrown when the loss becomes NaN or infinite: training diverged.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
+/// <summary>
+/// Thrown when training diverged: a non-finite loss or gradient, a loss many times its running level, or
+/// non-finite weights. <see cref="Step"/> and <see cref="Parameter"/> say where, when known.
+/// </summary>
+public sealed class TrainingDivergedException(string message, long? step = null, string? parameter = null) : Exception(message)
+{
+    /// <summary>The 1-based optimisation step (counted over the whole run) that diverged, if known.</summary>
+    public long? Step { get; } = step;
+
+    /// <summary>The first parameter, going backward from the loss (e.g. <c>2.weight</c>), whose gradient went bad, if that was the cause.</summary>
+    public string? Parameter { get; } = parameter;
+}
 
 /// <summary>The Keras-like training loop: <see cref="Fit"/>, <see cref="Evaluate"/>, <see cref="Predict"/>.</summary>
 public static partial class Trainer
@@ -129,17 +162,24 @@ public static partial class Trainer
         var augmentRng = new Random(options.Seed + 7919);
         var parameters = optimizer.Parameters;
         var arena = new TensorArena();
+        var watch = new DivergenceWatch(model, options);
+        var checkpoints = options.Checkpoint is { } co ? new CheckpointRunner(co, model, optimizer, options, train, augmentRng) : null;
+        var resume = checkpoints?.TryRestore(history);
+        if (resume is { } rs) watch.Restore(rs.Step, rs.Level);
 
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        for (int epoch = resume?.Point.Epoch ?? 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             model.Train();
             double lossSum = 0;
             long correct = 0, seen = 0;
-            int batchIndex = 0;
+            int batchIndex = 0, skipBatches = 0;
+            if (resume is { } r && r.Point.Epoch == epoch)
+                (lossSum, correct, seen, skipBatches) = (r.Point.LossSum, r.Point.Correct, r.Point.Seen, r.Point.BatchesDone);
             foreach (var batch in loader.GetEpoch(epoch - 1))
             {
                 batchIndex++;
+                if (batchIndex <= skipBatches) continue; // done before the checkpoint the run resumed from
                 if (options.Augment is not null) options.Augment(batch.Inputs, augmentRng);
                 // Everything the step creates lives in the arena and is recycled by the next step.
                 arena.Reset();
@@ -151,10 +191,20 @@ public static partial class Trainer
                     var output = model.Forward(batch.Inputs);
                     var l = train.IsRegression ? loss.Forward(output, batch.Targets) : loss.Forward(output, batch.Labels);
                     value = l.Item();
-                    if (!float.IsFinite(value))
-                        throw new TrainingDivergedException(
-                            $"Training diverged in epoch {epoch}, batch {batchIndex}: the loss is {value}. Lower the learning rate (now {optimizer.LearningRate}) or check the inputs for NaN.");
-                    l.Backward();
+                    // Divergence is caught before the step is applied: a bad loss, then a bad gradient.
+                    string? problem = watch.CheckLoss(value, epoch, batchIndex, optimizer.LearningRate);
+                    if (problem is null)
+                    {
+                        l.Backward();
+                        problem = watch.CheckGradients(epoch, batchIndex, optimizer.LearningRate);
+                    }
+                    if (problem is not null)
+                    {
+                        watch.Skip(problem);
+                        history.SkippedSteps++;
+                        continue;
+                    }
+                    watch.Accept(value);
                     if (options.ClipGradNorm is float max) ClipGradNorm(parameters, max);
                     optimizer.Step();
                     if (!train.IsRegression) correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
@@ -162,9 +212,13 @@ public static partial class Trainer
                 lossSum += loss.BatchTotal(value, batch.Size);
                 seen += batch.Size;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
+                if (checkpoints is not null && options.Checkpoint!.EverySteps > 0 && watch.Step % options.Checkpoint.EverySteps == 0 && batchIndex < loader.BatchCount)
+                    checkpoints.Save(new ResumePoint(epoch, batchIndex, lossSum, correct, seen), watch.Step, watch.Level, history.SkippedSteps, history);
             }
             arena.Reset();
 
+            if (seen == 0)
+                throw new TrainingDivergedException($"Training diverged in epoch {epoch}: every step of the epoch was skipped as divergent. Lower the learning rate (now {optimizer.LearningRate}).", watch.Step);
             double? valLoss = null, valAcc = null;
             if (options.Validation is not null)
             {
@@ -181,6 +235,8 @@ public static partial class Trainer
             options.OnEpoch?.Invoke(result);
             bool go = true;
             foreach (var cb in options.Callbacks) go &= cb.OnEpochEnd(context, result);
+            // At the epoch's end the run goes on with the next epoch (or, stopped early, with none).
+            checkpoints?.Save(new ResumePoint(go ? epoch + 1 : options.Epochs + 1, 0, 0, 0, 0), watch.Step, watch.Level, history.SkippedSteps, history);
             if (!go) break;
         }
         foreach (var cb in options.Callbacks) cb.OnTrainEnd(context);
@@ -196,7 +252,9 @@ public static partial class Trainer
         try
         {
             using var _ = GradMode.NoGrad();
-            var confusion = new ConfusionMatrix(Math.Max(data.NumClasses, 2));
+            // Sized by the data's classes or the model's outputs, whichever is larger: a model may predict a class
+            // that the data set (a subset, say) does not hold.
+            ConfusionMatrix? confusion = null;
             double lossSum = 0;
             var arena = new TensorArena();
             foreach (var batch in new DataLoader(data, batchSize))
@@ -206,8 +264,10 @@ public static partial class Trainer
                 var output = model.Forward(batch.Inputs);
                 lossSum += loss.BatchTotal(loss.Forward(output, batch.Labels).Item(), batch.Size);
                 var predicted = Predictions.Classes(output, binaryThreshold);
+                confusion ??= new ConfusionMatrix(Math.Max(Math.Max(data.NumClasses, 2), output.Rank >= 2 ? output.Shape[^1] : 0));
                 for (int i = 0; i < predicted.Length; i++) confusion.Add(batch.Labels[i], predicted[i]);
             }
+            confusion ??= new ConfusionMatrix(Math.Max(data.NumClasses, 2));
             return new EvaluationResult(lossSum / data.Count, confusion.Accuracy, confusion);
         }
         finally

@@ -226,13 +226,12 @@ public class HostileInputTests
 
     // ------------------------------------------------------------------ model metadata
 
-    private static string WithArchitecture(TempDir t, Action<JsonArray> edit, string name)
+    private static string WithFirstLayer(TempDir t, Action<JsonObject> edit, string name)
     {
         return WriteModel(t, (h, d) =>
         {
-            // The architecture is a tree: {"type": "Sequential", "layers": [...]}; the edits work on the layers.
             var arch = JsonNode.Parse(h["__metadata__"]!["nabla.architecture"]!.GetValue<string>())!.AsObject();
-            edit(arch["layers"]!.AsArray());
+            edit(arch["layers"]![0]!.AsObject());
             h["__metadata__"]!["nabla.architecture"] = arch.ToJsonString();
             return (h, d);
         }, name);
@@ -242,17 +241,28 @@ public class HostileInputTests
     public void A_forged_architecture_fails_before_its_layers_allocate()
     {
         using var t = new TempDir();
-        string p = WithArchitecture(t, a => { a[0]!["in_features"] = 20000; a[0]!["out_features"] = 20000; }, "big.safetensors");
+        string p = WithFirstLayer(t, a => { a["in_features"] = 20000; a["out_features"] = 20000; }, "big.safetensors");
         Assert.True(new FileInfo(p).Length < 100_000);
         Fails(() => ModelFile.Load(p), 4 << 20, "nabla.architecture", "does not match the tensors");
-        string huge = WithArchitecture(t, a => { a[0]!["in_features"] = 1; a[0]!["out_features"] = 1_000_000_000; }, "huge.safetensors");
-        Fails(() => ModelFile.Load(huge), 4 << 20, "nabla.architecture", "does not match the tensors");
-        string neg = WithArchitecture(t, a => a[0]!["in_features"] = -6, "neg.safetensors");
-        Fails(() => ModelFile.Load(neg), 4 << 20, "layers[0].in_features", "-6");
-        string wrong = WithArchitecture(t, a => a[0]!["out_features"] = 4, "wrong.safetensors");
-        Fails(() => ModelFile.Load(wrong), 4 << 20, "'0.weight'", "expects shape");
-        string type = WithArchitecture(t, a => a[0]!["in_features"] = "six", "type.safetensors");
-        Fails(() => ModelFile.Load(type), 4 << 20, "layers[0].in_features");
+        string huge = WithFirstLayer(t, a => { a["in_features"] = 1; a["out_features"] = 1_000_000_000; }, "huge.safetensors");
+        Fails(() => ModelFile.Load(huge), 4 << 20, "nabla.architecture", "1000000000");
+        string neg = WithFirstLayer(t, a => a["in_features"] = -6, "neg.safetensors");
+        Fails(() => ModelFile.Load(neg), 4 << 20, "in_features", "-6");
+        string wrong = WithFirstLayer(t, a => a["out_features"] = 4, "wrong.safetensors");
+        Fails(() => ModelFile.Load(wrong), 4 << 20, "0.weight");
+        string type = WithFirstLayer(t, a => a["in_features"] = "six", "type.safetensors");
+        Fails(() => ModelFile.Load(type), 4 << 20, "in_features");
+        string nan = WithFirstLayer(t, a => a["type"] = "NoSuchLayer", "unknown.safetensors");
+        Fails(() => ModelFile.Load(nan), 4 << 20, "NoSuchLayer");
+    }
+
+    [Fact]
+    public void A_layer_that_makes_its_weights_as_plain_tensors_is_bounded_too()
+    {
+        // Tensors made while a capped model is built take from the same budget as parameters.
+        using var scope = AllocationBudget.Limit(100);
+        var e = Assert.Throws<AllocationBudgetExceededException>(() => Tensor.Zeros(8192, 8192));
+        Assert.Equal(8192L * 8192, e.Requested);
     }
 
     [Fact]

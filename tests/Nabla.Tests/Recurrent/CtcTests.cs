@@ -106,7 +106,7 @@ public class CtcTests
     [InlineData(3, 3, new[] { 2, 2 })]
     public void Loss_and_gradient_equal_brute_force_over_all_paths(int T, int C, int[] label)
     {
-        var logits = Tensor.Randn(T * 10 + C, T, 1, C);
+        var logits = Tensor.Randn([T, 1, C], seed: T * 10 + C);
         var lp = Ops.LogSoftmax(logits, -1);
         lp.RequiresGrad = true;
         var loss = Ops.CtcLoss(lp, [label], blank: 0, reduction: Reduction.Sum);
@@ -120,7 +120,7 @@ public class CtcTests
     public void Batch_with_lengths_and_padded_targets_matches_per_sequence_losses_and_reductions()
     {
         const int T = 6, N = 3, C = 4;
-        var lp = Ops.LogSoftmax(Tensor.Randn(3, T, N, C), -1);
+        var lp = Ops.LogSoftmax(Tensor.Randn([T, N, C], seed: 3), -1);
         int[] inputLengths = [6, 4, 5];
         int[] targetLengths = [3, 1, 2];
         int[] padded = [1, 2, 1, 3, 0, 0, 2, 2, 0];
@@ -141,20 +141,20 @@ public class CtcTests
         Assert.Equal(none.ToArray().Sum(), Ops.CtcLoss(lp, concatenated, inputLengths, targetLengths, reduction: Reduction.Sum).Item(), 4);
 
         // Steps past a sequence's length get no gradient; the gradient check covers the rest.
-        var x = Tensor.Randn(4, T, N, C);
+        var x = Tensor.Randn([T, N, C], seed: 4);
         x.RequiresGrad = true;
         Ops.CtcLoss(Ops.LogSoftmax(x, -1), concatenated, inputLengths, targetLengths).Backward();
         for (int k = 0; k < C; k++) { Assert.Equal(0f, x.Grad![5, 1, k]); Assert.Equal(0f, x.Grad![4, 1, k]); }
-        var r = GradCheck.Check(t => Ops.CtcLoss(Ops.LogSoftmax(t[0], -1), concatenated, inputLengths, targetLengths), [Tensor.Randn(5, T, N, C)]);
+        var r = GradCheck.Check(t => Ops.CtcLoss(Ops.LogSoftmax(t[0], -1), concatenated, inputLengths, targetLengths), [Tensor.Randn([T, N, C], seed: 5)]);
         Assert.True(r.Passed, r.ToString());
-        var r2 = GradCheck.Check(t => Ops.CtcLossPerSample(t[0], padded, inputLengths, targetLengths), [Ops.LogSoftmax(Tensor.Randn(6, T, N, C), -1)]);
+        var r2 = GradCheck.Check(t => Ops.CtcLossPerSample(t[0], padded, inputLengths, targetLengths), [Ops.LogSoftmax(Tensor.Randn([T, N, C], seed: 6), -1)]);
         Assert.True(r2.Passed, r2.ToString());
     }
 
     [Fact]
     public void Impossible_alignment_gives_infinity_or_zero_and_no_gradient()
     {
-        var x = Tensor.Randn(7, 2, 2, 3);
+        var x = Tensor.Randn([2, 2, 3], seed: 7);
         x.RequiresGrad = true;
         var lp = Ops.LogSoftmax(x, -1);
         // [1, 1] needs three steps (a blank between the repeats); [1, 2] fits in two.
@@ -175,7 +175,7 @@ public class CtcTests
     public void Long_sequences_stay_finite_and_agree_with_a_double_precision_recursion()
     {
         const int T = 600, C = 11;
-        var lp = Ops.LogSoftmax(Tensor.Randn(8, T, 1, C) * 3f, -1);
+        var lp = Ops.LogSoftmax(Tensor.Randn([T, 1, C], seed: 8) * 3f, -1);
         var rng = new Random(1);
         var label = Enumerable.Range(0, 120).Select(_ => 1 + rng.Next(C - 1)).ToArray();
         lp.RequiresGrad = true;
@@ -218,7 +218,7 @@ public class CtcTests
     [Fact]
     public void Bad_arguments_give_clear_errors()
     {
-        var lp = Ops.LogSoftmax(Tensor.Randn(1, 4, 2, 3), -1);
+        var lp = Ops.LogSoftmax(Tensor.Randn([4, 2, 3], seed: 1), -1);
         Assert.Contains("blank", Assert.Throws<ArgumentOutOfRangeException>(() => Ops.CtcLoss(lp, [1, 0], [4, 4], [1, 1])).Message);
         Assert.Contains("outside the 3 classes", Assert.Throws<ArgumentOutOfRangeException>(() => Ops.CtcLoss(lp, [1, 3], [4, 4], [1, 1])).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => Ops.CtcLoss(lp, [1, 2], [5, 4], [1, 1]));
@@ -251,7 +251,7 @@ public class CtcTests
         Assert.Equal(MathF.Log(0.64f), logP, 5);
 
         // On random inputs a wide beam finds a labelling at least as probable as greedy's, with its exact probability.
-        var lp2 = Ops.Reshape(Ops.LogSoftmax(Tensor.Randn(12, 5, 1, 3), -1), 5, 3);
+        var lp2 = Ops.Reshape(Ops.LogSoftmax(Tensor.Randn([5, 1, 3], seed: 12), -1), 5, 3);
         var (best, bestLogP) = CtcDecoder.BeamSearch(lp2, beamWidth: 64);
         var (pBest, _) = BruteForce(lp2, best, 5);
         Assert.Equal(Math.Log(pBest), bestLogP, 4);

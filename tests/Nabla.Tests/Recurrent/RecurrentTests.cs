@@ -96,12 +96,12 @@ public class RecurrentTests
     private static (Tensor[] Inputs, Func<Tensor[], RecurrentWeights[]> Dirs) Make(RecurrentMode mode, int T, int B, int I, int H, int D, bool bias, int seed)
     {
         int GH = Ops.GateCount(mode) * H;
-        var list = new List<Tensor> { Tensor.Randn(seed, T, B, I), Tensor.Randn(seed + 1, D, B, H) * 0.5f, Tensor.Randn(seed + 2, D, B, H) * 0.5f };
+        var list = new List<Tensor> { Tensor.Randn([T, B, I], seed: seed), Tensor.Randn([D, B, H], seed: seed + 1) * 0.5f, Tensor.Randn([D, B, H], seed: seed + 2) * 0.5f };
         for (int d = 0; d < D; d++)
         {
-            list.Add(Tensor.Randn(seed + 10 + d, GH, I) * 0.5f);
-            list.Add(Tensor.Randn(seed + 20 + d, GH, H) * 0.5f);
-            if (bias) { list.Add(Tensor.Randn(seed + 30 + d, GH) * 0.3f); list.Add(Tensor.Randn(seed + 40 + d, GH) * 0.3f); }
+            list.Add(Tensor.Randn([GH, I], seed: seed + 10 + d) * 0.5f);
+            list.Add(Tensor.Randn([GH, H], seed: seed + 20 + d) * 0.5f);
+            if (bias) { list.Add(Tensor.Randn([GH], seed: seed + 30 + d) * 0.3f); list.Add(Tensor.Randn([GH], seed: seed + 40 + d) * 0.3f); }
         }
         int per = bias ? 4 : 2;
         return (list.ToArray(), t => Enumerable.Range(0, D).Select(d =>
@@ -131,7 +131,7 @@ public class RecurrentTests
         var fused = FusedLayer(mode, a[0], dirsA(a), a[1], lstm ? a[2] : null, lengths);
         var reference = ReferenceLayer(mode, b[0], dirsB(b), b[1], lstm ? b[2] : null, lengths);
         Expect.Close(reference.ToArray(), fused.Data, 2e-5f, "values");
-        var upstream = Tensor.Randn(7, fused.Length);
+        var upstream = Tensor.Randn([fused.Length], seed: 7);
         fused.Backward(upstream);
         reference.Backward(upstream);
         for (int i = 0; i < a.Length; i++)
@@ -179,9 +179,9 @@ public class RecurrentTests
             _ => new Lstm(3, 4, layers, bidirectional: bidirectional, batchFirst: batchFirst, rng: rng),
         };
         int D = bidirectional ? 2 : 1;
-        var x = batchFirst ? Tensor.Randn(1, 2, 4, 3) : Tensor.Randn(1, 4, 2, 3);
-        var h0 = Tensor.Randn(2, layers * D, 2, 4) * 0.5f;
-        var c0 = Tensor.Randn(3, layers * D, 2, 4) * 0.5f;
+        var x = batchFirst ? Tensor.Randn([2, 4, 3], seed: 1) : Tensor.Randn([4, 2, 3], seed: 1);
+        var h0 = Tensor.Randn([layers * D, 2, 4], seed: 2) * 0.5f;
+        var c0 = Tensor.Randn([layers * D, 2, 4], seed: 3) * 0.5f;
         int[] lengths = [4, 3];
         var inputs = WithParameters(m, x, h0, c0);
         var result = GradCheck.Check(t =>
@@ -222,9 +222,9 @@ public class RecurrentTests
     {
         var rng = new Random(9);
         RecurrentCellBase cell = kind switch { "rnn" => new RnnCell(3, 4, rng: rng), "gru" => new GruCell(3, 4, rng: rng), _ => new LstmCell(3, 4, rng: rng) };
-        var x = Tensor.Randn(4, 2, 3);
-        var h = Tensor.Randn(5, 2, 4) * 0.5f;
-        var c = Tensor.Randn(6, 2, 4) * 0.5f;
+        var x = Tensor.Randn([2, 3], seed: 4);
+        var h = Tensor.Randn([2, 4], seed: 5) * 0.5f;
+        var c = Tensor.Randn([2, 4], seed: 6) * 0.5f;
         Tensor Run(Tensor[] t) => cell switch
         {
             LstmCell l => Ops.Concat([Flat(l.Forward(t[0], t[1], t[2]).H), Flat(l.Forward(t[0], t[1], t[2]).C)], 0),
@@ -245,7 +245,7 @@ public class RecurrentTests
     public void Padded_steps_do_not_change_the_state_output_zeros_and_get_no_gradient()
     {
         var lstm = new Lstm(2, 3, rng: new Random(1));
-        var x = Tensor.Randn(2, 4, 2, 2);
+        var x = Tensor.Randn([4, 2, 2], seed: 2);
         x.RequiresGrad = true;
         var (y, h, c) = lstm.Forward(x, null, null, [4, 2]);
         // Entry 1 has length 2: its final state is its state after step 1, its later outputs are zero.
@@ -270,7 +270,7 @@ public class RecurrentTests
     public void Bidirectional_reverse_direction_starts_at_each_sequences_last_valid_step()
     {
         var gru = new Gru(2, 3, bidirectional: true, rng: new Random(2));
-        var x = Tensor.Randn(3, 5, 2, 2);
+        var x = Tensor.Randn([5, 2, 2], seed: 3);
         var (y, h) = gru.Forward(x, null, [5, 3]);
         var alone = Ops.Narrow(Ops.Narrow(x, 1, 1, 1), 0, 0, 3);
         var (y1, h1) = gru.Forward(alone, null);
@@ -284,7 +284,7 @@ public class RecurrentTests
     {
         var a = new Lstm(3, 4, numLayers: 2, rng: new Random(3));
         var b = new Lstm(3, 4, numLayers: 2, batchFirst: true, rng: new Random(3));
-        var x = Tensor.Randn(4, 5, 2, 3);
+        var x = Tensor.Randn([5, 2, 3], seed: 4);
         var ya = a.Forward(x);
         var yb = b.Forward(x.Transpose(0, 1));
         Expect.Close(ya.ToArray(), yb.Transpose(0, 1).Data, 1e-6f, "batch first");
@@ -299,7 +299,7 @@ public class RecurrentTests
     public void Dropout_between_layers_acts_only_in_training()
     {
         var m = new Gru(3, 8, numLayers: 2, dropout: 0.5f, rng: new Random(4));
-        var x = Tensor.Randn(6, 4, 2, 3);
+        var x = Tensor.Randn([4, 2, 3], seed: 6);
         var t1 = m.Forward(x).ToArray();
         var t2 = m.Forward(x).ToArray();
         Assert.NotEqual(t1, t2);
@@ -328,11 +328,11 @@ public class RecurrentTests
         // h_t = tanh(h_{t-1}·W_h + x_t·W_x + b), o_t = h_t·W_o; loss Σ_t Σ r_t ⊙ o_t.
         const int T = 4, m = 3, hs = 5, l = 2;
         var rnn = new Rnn(m, hs, rng: new Random(11));
-        var wo = Tensor.Randn(12, hs, l) * 0.5f;
+        var wo = Tensor.Randn([hs, l], seed: 12) * 0.5f;
         wo.RequiresGrad = true;
-        var x = Tensor.Randn(13, T, 1, m);
+        var x = Tensor.Randn([T, 1, m], seed: 13);
         x.RequiresGrad = true;
-        var r = Tensor.Randn(14, T, l);
+        var r = Tensor.Randn([T, l], seed: 14);
         var y = rnn.Forward(x);                                   // [T,1,H]
         var o = Ops.Reshape(y, T, hs).MatMul(wo);                 // [T,l]
         (o * r).Sum().Backward();
@@ -391,7 +391,7 @@ public class RecurrentTests
     public void Highway_follows_the_notes_formula_starts_with_a_small_gate_and_passes_the_gradient_check()
     {
         var hw = new Highway(4, rng: new Random(3));
-        var x = Tensor.Randn(8, 3, 4);
+        var x = Tensor.Randn([3, 4], seed: 8);
         var y = hw.Forward(x);
         using (GradMode.NoGrad())
         {
@@ -400,7 +400,7 @@ public class RecurrentTests
             Expect.Close(expected.ToArray(), y.Data, 1e-5f, "formula");
             Assert.All(t.ToArray(), v => Assert.True(v < 0.3f, $"gate {v} should start small"));
         }
-        var r = GradCheck.Check(ts => hw.Forward(ts[0]), WithParameters(hw, Tensor.Randn(9, 2, 3, 4)));
+        var r = GradCheck.Check(ts => hw.Forward(ts[0]), WithParameters(hw, Tensor.Randn([2, 3, 4], seed: 9)));
         Assert.True(r.Passed, r.ToString());
     }
 
@@ -412,9 +412,9 @@ public class RecurrentTests
         var y = e.Forward(Tensor.FromArray([1f, 0f, 4f, 1f], 2, 2));
         Assert.Equal([2, 2, 3], y.Shape.ToArray());
         Expect.Close(e.Weight.ToArray().Skip(12).Take(3).ToArray(), Ops.Narrow(Ops.Reshape(y, 4, 3), 0, 2, 1).Data, 0f, "row 4");
-        (y * Tensor.Randn(2, 2, 2, 3)).Sum().Backward();
+        (y * Tensor.Randn([2, 2, 3], seed: 2)).Sum().Backward();
         Assert.All(e.Weight.Grad!.ToArray().Take(3), v => Assert.Equal(0f, v));
-        var r = GradCheck.Check(t => Ops.Embedding(t[0], [1, 2, 1, 3], [2, 2]), [Tensor.Randn(3, 4, 3)]);
+        var r = GradCheck.Check(t => Ops.Embedding(t[0], [1, 2, 1, 3], [2, 2]), [Tensor.Randn([4, 3], seed: 3)]);
         Assert.True(r.Passed, r.ToString());
         Assert.Throws<ArgumentOutOfRangeException>(() => e.Forward([5]));
         Assert.Throws<ArgumentException>(() => e.Forward(Tensor.FromArray([1.5f])));
