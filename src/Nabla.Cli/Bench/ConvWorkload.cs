@@ -41,14 +41,14 @@ public static class ConvWorkload
                     var many = Batch(data, 256);
                     double lat = Threads(t, () => Measure.SecondsPerCall(() => { using var _ = GradMode.NoGrad(); m.Forward(one); }, s.Repeats, s.WarmupCalls, s.WarmupSeconds, s.BatchSeconds));
                     double thr = Threads(t, () => Measure.SecondsPerCall(() => { using var _ = GradMode.NoGrad(); m.Forward(many); }, s.Repeats, 5, s.WarmupSeconds, s.BatchSeconds));
-                    results.Add(new JsonObject { ["name"] = "cnn_infer", ["model"] = name, ["threads"] = t, ["latency_us_batch1"] = Math.Round(lat * 1e6, 1), ["samples_per_s_batch256"] = Math.Round(256 / thr) });
+                    results.Add((JsonNode)new JsonObject { ["name"] = "cnn_infer", ["model"] = name, ["threads"] = t, ["latency_us_batch1"] = Math.Round(lat * 1e6, 1), ["samples_per_s_batch256"] = Math.Round(256 / thr) });
                 }
                 continue;
             }
             string label = s.Mode == BenchMode.ResnetTrain ? "resnet_train" : "lenet_train";
             console.MarkupLine($"[grey]{label}, {t} thread(s)…[/]");
             double rate = Threads(t, () => TrainRate(make(), data, s));
-            results.Add(new JsonObject { ["name"] = label, ["threads"] = t, ["batch"] = s.Batch, ["samples_per_s"] = Math.Round(rate) });
+            results.Add((JsonNode)new JsonObject { ["name"] = label, ["threads"] = t, ["batch"] = s.Batch, ["samples_per_s"] = Math.Round(rate) });
         }
     }
 
@@ -134,7 +134,7 @@ public static class ConvWorkload
                 var b = new float[g.K * g.N * g.P];
                 var cc = new float[o * g.N * g.P];
                 double gemm = Threads(t, () => Measure.SecondsPerCall(() => Gemm.Sgemm(false, false, o, g.N * g.P, g.K, 1f, a, g.K, b, g.N * g.P, 0f, cc, g.N * g.P), s.Repeats, 3, s.WarmupSeconds, s.BatchSeconds));
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "conv", ["layer"] = name, ["threads"] = t, ["batch"] = n,
                     ["forward_gflops"] = Math.Round(flops / fwd / 1e9, 2),
