@@ -62,6 +62,13 @@ public readonly record struct Padding
         }
     }
 
+    /// <summary>
+    /// The zeros (before, after) along one axis for a kernel of <paramref name="kernel"/> taps and
+    /// <paramref name="dilation"/> (what an exporter writes as explicit pads).
+    /// </summary>
+    public (int Before, int After) ResolveForExport(int kernel, int dilation, int stride, bool height) =>
+        Resolve(dilation * (kernel - 1) + 1, stride, height, "Padding");
+
     /// <inheritdoc/>
     public override string ToString() => Kind switch
     {
