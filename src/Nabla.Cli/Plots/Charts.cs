@@ -68,7 +68,31 @@ public static class Charts
         FinishLinear(acc, epochs, integerX: true);
         acc.Legend.Alignment = Alignment.LowerRight;
 
-        return SaveSideBySide([loss, acc], path, Width * 2 - 200, Height);
+        return SaveSideBySide([loss, acc], path, Width * 2 - 200, Height, hasVal ? ValidationNote : null);
+    }
+
+    /// <summary>The note under training curves with validation: why validation loss can lie below training loss.</summary>
+    public const string ValidationNote =
+        "Validation loss can lie below training loss: augmentation and dropout act only in training, and the training loss is averaged over an epoch in which the weights still improve.";
+
+    /// <summary>
+    /// The title of a training run's plots: the optimiser with its momentum and the schedule, e.g.
+    /// "sgd momentum 0.9, cosine" for <c>--optimizer momentum --schedule cosine</c>.
+    /// </summary>
+    /// <param name="optimizer">The optimiser name of <c>--optimizer</c> (momentum = SGD with momentum, nesterov = SGD with Nesterov momentum).</param>
+    /// <param name="momentum">The momentum in use, or null where the optimiser has none.</param>
+    /// <param name="schedule">The learning-rate schedule.</param>
+    public static string OptimizerTitle(string optimizer, float? momentum, string schedule)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(optimizer);
+        string name = optimizer switch
+        {
+            "momentum" => "sgd",
+            "nesterov" => "sgd nesterov",
+            _ => optimizer,
+        };
+        if (momentum is float m && m != 0f) name += " momentum " + m.ToString("0.###", CultureInfo.InvariantCulture);
+        return string.IsNullOrWhiteSpace(schedule) ? name : $"{name}, {schedule}";
     }
 
     // ------------------------------------------------------------------ confusion matrix
@@ -160,7 +184,18 @@ public static class Charts
     /// <param name="path">The PNG to write.</param>
     /// <param name="title">The plot title.</param>
     /// <param name="resolution">Grid cells per axis.</param>
-    public static string DecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string path, string title = "Decision boundary", int resolution = 200)
+    /// <param name="scoreName">When given (e.g. "P(class 1)"), the score is a probability worth reading: a colour bar shows its scale.</param>
+    public static string DecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string path, string title = "Decision boundary", int resolution = 200,
+        string? scoreName = null) =>
+        Save(BuildDecisionBoundary(classOneScore, data, title, resolution, scoreName), path, scoreName is null ? 720 : 800, 640);
+
+    /// <summary>
+    /// The plot of <see cref="DecisionBoundary"/> without saving it. Points the model puts on the other
+    /// side of ½ than their label are ringed and listed as "misclassified" in the legend, so a point
+    /// that lies on the boundary shows on which side the model puts it.
+    /// </summary>
+    public static Plot BuildDecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string title = "Decision boundary", int resolution = 200,
+        string? scoreName = null)
     {
         ArgumentNullException.ThrowIfNull(classOneScore);
         ArgumentNullException.ThrowIfNull(data);
@@ -194,7 +229,7 @@ public static class Charts
         for (int r = 0; r < n; r++)
             for (int k = 0; k < n; k++) intensities[r, k] = Math.Clamp((double)scores[r * n + k], 0, 1);
 
-        var plot = NewPlot(title, "x₁", "x₂");
+        var plot = NewPlot(title, scoreName is null ? "x₁" : $"x₁   (colour: {scoreName})", "x₂");
         var heat = plot.Add.Heatmap(intensities);
         heat.Colormap = new TwoClassColormap();
         heat.ManualRange = new ScottPlot.Range(0, 1);
@@ -220,10 +255,29 @@ public static class Charts
             m.MarkerLineWidth = 1;
             m.LegendText = $"class {cls}";
         }
+        // The data points the model gets wrong (score on the other side of ½), ringed.
+        var pointScores = classOneScore(data.ToTensor());
+        var wrongX = new List<double>();
+        var wrongY = new List<double>();
+        for (int i = 0; i < data.Count && i < pointScores.Length; i++)
+        {
+            int predicted = pointScores[i] >= 0.5f ? 1 : 0;
+            if (predicted == data.Labels[i] || data.Labels[i] > 1) continue;
+            var p = data.GetSample(i);
+            wrongX.Add(p[0]);
+            wrongY.Add(p[1]);
+        }
+        if (wrongX.Count > 0)
+        {
+            var ring = plot.Add.Markers(wrongX.ToArray(), wrongY.ToArray(), MarkerShape.OpenCircle, data.Count <= 50 ? 26 : 14, Colors.Black);
+            ring.MarkerLineWidth = 2;
+            ring.LegendText = "misclassified";
+        }
+        if (scoreName is not null) plot.Add.ColorBar(heat);
         plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
         plot.HideGrid();
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, path, 720, 640);
+        return plot;
     }
 
     /// <summary>
@@ -455,18 +509,27 @@ public static class Charts
     }
 
     // Several plots next to each other in one PNG.
-    private static string SaveSideBySide(Plot[] plots, string path, int width, int height)
+    // With a note, the plots leave a strip at the bottom where it is written.
+    private static string SaveSideBySide(Plot[] plots, string path, int width, int height, string? note = null)
     {
         string full = PrepareFile(path);
         var info = new SKImageInfo(width, height);
         using (var surface = SKSurface.Create(info))
         {
             surface.Canvas.Clear(SKColors.White);
+            int strip = note is null ? 0 : 30;
+            if (note is not null)
+            {
+                using var typeface = ScottPlot.Fonts.FontResolvers[0].CreateTypeface(PlotFonts.Family, false, true);
+                using var font = new SKFont(typeface ?? SKTypeface.Default, 15);
+                using var paint = new SKPaint { Color = SKColors.DimGray, IsAntialias = true };
+                surface.Canvas.DrawText(note, 20, height - 10, SKTextAlign.Left, font, paint);
+            }
             // Each plot paints its whole canvas, so each gets its own surface, copied into place.
             int w = width / plots.Length;
             for (int i = 0; i < plots.Length; i++)
             {
-                using var part = SKSurface.Create(new SKImageInfo(w, height));
+                using var part = SKSurface.Create(new SKImageInfo(w, height - strip));
                 plots[i].Render(part);
                 using var snapshot = part.Snapshot();
                 surface.Canvas.DrawImage(snapshot, i * w, 0);
