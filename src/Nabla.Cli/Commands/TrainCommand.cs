@@ -315,7 +315,7 @@ public static class TrainCommand
         // Plots come after the model is safe: a plotting failure must not lose the trained model.
         if (s.Plot is string plotFile)
         {
-            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {s.Optimizer}");
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {Plots.Charts.OptimizerTitle(s.Optimizer, s.Optimizer is "momentum" or "nesterov" || s.MomentumGiven ? s.Momentum : null, s.Schedule)}");
             string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
             io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
         }

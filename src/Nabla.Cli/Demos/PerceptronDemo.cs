@@ -115,7 +115,7 @@ public static class PerceptronDemo
         if (solved is int s) run.Line($"  all four points right from step {s} on");
         run.Line($"  P(class 1) for (0,0), (0,1), (1,0), (1,1): {DemoRun.Vec(probs, "F3")}");
         run.Wrote(Charts.DecisionBoundary(x => Charts.ClassOneScore(Trainer.Predict(mlp, x)), xor,
-            run.PathOf("mlp-xor.png"), $"2-4-1 MLP on XOR after {epochs} steps: accuracy {Pct(eval.Accuracy)}"));
+            run.PathOf("mlp-xor.png"), $"2-4-1 MLP on XOR after {epochs} steps: accuracy {Pct(eval.Accuracy)}", scoreName: "P(class 1)"));
 
         return new PerceptronDemoResult(results, handAcc, eval.Accuracy, eval.Loss, solved);
     }

@@ -70,19 +70,9 @@ public static class Relu1Demo
         run.Line("  falls from 0.35 to the variance of y, 0.1, and stays there; from w = 1");
         run.Line("  the neuron fits the data.");
 
-        var iterationsX = (OptimizationTrace t) => Enumerable.Range(0, t.Losses.Length).Select(i => (double)i).ToArray();
-        run.Wrote(Charts.Lines(traces.Select(t => new Series(t.Name, t.Losses, iterationsX(t))).ToList(),
-            run.PathOf("relu1-loss.png"), "One ReLU neuron: loss per iteration (η = 0.1)", "iteration k", "l(w⁽ᵏ⁾)", logY: true));
-
-        // The fitted functions, as the notes' ev() draws them.
-        var grid = Enumerable.Range(0, 121).Select(i => -0.1 + 1.2 * i / 120.0).ToArray();
-        var fits = new List<Series> { new("data (x_i, y_i)", OneNeuron.Y.ToArray().Select(v => (double)v).ToArray(), OneNeuron.X.ToArray().Select(v => (double)v).ToArray(), PointsOnly: true) };
-        foreach (var t in traces)
-        {
-            var g = OneNeuron.Predict(Tensor.FromArray(t.FinalWeights), Tensor.FromArray(grid.Select(v => (float)v).ToArray())).ToArray();
-            fits.Add(new Series(t.Name, g.Select(v => (double)v).ToArray(), grid));
-        }
-        run.Wrote(Charts.Lines(fits, run.PathOf("relu1-fit.png"), $"One ReLU neuron: g(x, w) after {Iterations} iterations", "x", "g(x, w)",
+        run.Wrote(Charts.Lines(LossSeries(traces), run.PathOf("relu1-loss.png"), "One ReLU neuron: loss per iteration (η = 0.1)",
+            "iteration k", "l(w⁽ᵏ⁾)", logY: true));
+        run.Wrote(Charts.Lines(FitSeries(traces), run.PathOf("relu1-fit.png"), $"One ReLU neuron: g(x, w) after {Iterations} iterations", "x", "g(x, w)",
             legend: ScottPlot.Alignment.LowerRight));
 
         // The loss along the segment (w₁, w₃) from (0, −1) to (2, 1), w₂ = w₄ = 0.
@@ -102,7 +92,7 @@ public static class Relu1Demo
         run.Line($"  Smallest value on the segment: l(w({DemoRun.F(segT[best])})) = {DemoRun.F(segLoss[best], "G3")}");
         run.Line("  (l = 0 where 4t² − 2t − 1 = 0, t ≈ 0.809: a global minimum).");
         run.Wrote(Charts.Lines(
-            [new Series("l(w(t))", segLoss, segT), new Series("chord", [l0, l1], [0, 1], Dashed: true)],
+            SegmentSeries(segT, segLoss),
             run.PathOf("relu1-segment.png"), "l along w(t) = (2t, 0, 2t − 1, 0): not convex", "t", "l(w(t))"));
 
         // The global minima.
@@ -122,5 +112,76 @@ public static class Relu1Demo
         foreach (var (name, w, l) in minima) run.Line($"  {name,-28} w = {DemoRun.Vec(w)}  l = {DemoRun.F(l, "G3")}");
 
         return new Relu1Result(traces, segT, segLoss, minima, sub);
+    }
+
+    // One style per method, the same in every figure: colour (palette index), line pattern and marker.
+    // Gradient descent from w = 1, Nesterov and SGD end on the same line g(x) = x, so they differ in
+    // pattern and marker and gradient descent from w = 1 (the notes' main run) is drawn last, on top.
+    private static readonly (int Color, ScottPlot.LinePattern Pattern, ScottPlot.MarkerShape Marker, float Width)[] styles =
+    [
+        (0, ScottPlot.LinePattern.Solid, ScottPlot.MarkerShape.FilledCircle, 2),
+        (1, ScottPlot.LinePattern.Dashed, ScottPlot.MarkerShape.OpenCircle, 3),
+        (2, ScottPlot.LinePattern.Dotted, ScottPlot.MarkerShape.FilledTriangleUp, 2.5f),
+        (3, ScottPlot.LinePattern.Solid, ScottPlot.MarkerShape.OpenSquare, 1.5f),
+        (4, ScottPlot.LinePattern.DenselyDashed, ScottPlot.MarkerShape.FilledDiamond, 1.5f),
+    ];
+
+    // The methods in draw order: every other method first, gradient descent from w = 1 (index 1) last.
+    private static IEnumerable<int> DrawOrder(int count) => Enumerable.Range(0, count).Where(i => i != 1).Append(1).Where(i => i < count);
+
+    private static Series Styled(int method, string name, double[] y, double[] x)
+    {
+        var st = styles[method % styles.Length];
+        return new Series(name, y, x, Color: st.Color, Pattern: st.Pattern, Marker: st.Marker, Width: st.Width);
+    }
+
+    /// <summary>The series of relu1-loss.png: one per method, in draw order, styled as in the other figures.</summary>
+    public static List<Series> LossSeries(IReadOnlyList<OptimizationTrace> traces)
+    {
+        ArgumentNullException.ThrowIfNull(traces);
+        return DrawOrder(traces.Count).Select(i => Styled(i, traces[i].Name, traces[i].Losses,
+            Enumerable.Range(0, traces[i].Losses.Length).Select(k => (double)k).ToArray())).ToList();
+    }
+
+    /// <summary>
+    /// The series of relu1-fit.png: the data (black points) and g(x, w) of each method's final weights,
+    /// as the notes' ev() draws it, on 25 points plus the kink of the ReLU (so the markers stay legible
+    /// and the kink is exact).
+    /// </summary>
+    public static List<Series> FitSeries(IReadOnlyList<OptimizationTrace> traces)
+    {
+        ArgumentNullException.ThrowIfNull(traces);
+        var fits = new List<Series>
+        {
+            new("data (x_i, y_i)", OneNeuron.Y.ToArray().Select(v => (double)v).ToArray(), OneNeuron.X.ToArray().Select(v => (double)v).ToArray(),
+                PointsOnly: true, Color: 7, Marker: ScottPlot.MarkerShape.FilledCircle),
+        };
+        foreach (int i in DrawOrder(traces.Count))
+        {
+            var w = traces[i].FinalWeights;
+            var grid = Enumerable.Range(0, 25).Select(k => -0.1 + 1.2 * k / 24.0).ToList();
+            if (w[0] != 0f)
+            {
+                double kink = -w[1] / w[0];
+                if (kink > -0.1 && kink < 1.1) grid.Add(kink);
+            }
+            var xs = grid.Order().ToArray();
+            var g = OneNeuron.Predict(Tensor.FromArray(w), Tensor.FromArray(xs.Select(v => (float)v).ToArray())).ToArray();
+            fits.Add(Styled(i, traces[i].Name, g.Select(v => (double)v).ToArray(), xs));
+        }
+        return fits;
+    }
+
+    /// <summary>The series of relu1-segment.png: l along the segment and its chord (dashed, its two ends marked).</summary>
+    public static List<Series> SegmentSeries(double[] t, double[] loss)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(loss);
+        return
+        [
+            new Series("l(w(t))", loss, t, Color: 0),
+            new Series("chord between t = 0 and t = 1", [loss[0], loss[^1]], [t[0], t[^1]], Color: 3, Pattern: ScottPlot.LinePattern.Dashed,
+                Marker: ScottPlot.MarkerShape.OpenCircle),
+        ];
     }
 }

@@ -11,7 +11,12 @@ namespace Nabla.Cli.Plots;
 /// <param name="X">The positions (default 0, 1, 2, …).</param>
 /// <param name="Dashed">Draw the line dashed (e.g. a reference line such as a chord).</param>
 /// <param name="PointsOnly">Draw markers only, no line (e.g. data points).</param>
-public sealed record Series(string Name, double[] Y, double[]? X = null, bool Dashed = false, bool PointsOnly = false);
+/// <param name="Color">Palette index of the colour (default: the series' position), so that one method keeps one colour across the figures of a demo.</param>
+/// <param name="Pattern">Line pattern (default solid, or dashed with <paramref name="Dashed"/>), to tell apart lines that overlap.</param>
+/// <param name="Marker">Marker shape, drawn at every point when the series has at most 60 points (default: a circle at up to 40 points).</param>
+/// <param name="Width">Line width in pixels (default 2).</param>
+public sealed record Series(string Name, double[] Y, double[]? X = null, bool Dashed = false, bool PointsOnly = false,
+    int? Color = null, LinePattern? Pattern = null, MarkerShape? Marker = null, float? Width = null);
 
 /// <summary>
 /// The PNG figures of the CLI, drawn with ScottPlot: training curves, a confusion-matrix heat map, the
@@ -63,7 +68,31 @@ public static class Charts
         FinishLinear(acc, epochs, integerX: true);
         acc.Legend.Alignment = Alignment.LowerRight;
 
-        return SaveSideBySide([loss, acc], path, Width * 2 - 200, Height);
+        return SaveSideBySide([loss, acc], path, Width * 2 - 200, Height, hasVal ? ValidationNote : null);
+    }
+
+    /// <summary>The note under training curves with validation: why validation loss can lie below training loss.</summary>
+    public const string ValidationNote =
+        "Validation loss can lie below training loss: augmentation and dropout act only in training, and the training loss is averaged over an epoch in which the weights still improve.";
+
+    /// <summary>
+    /// The title of a training run's plots: the optimiser with its momentum and the schedule, e.g.
+    /// "sgd momentum 0.9, cosine" for <c>--optimizer momentum --schedule cosine</c>.
+    /// </summary>
+    /// <param name="optimizer">The optimiser name of <c>--optimizer</c> (momentum = SGD with momentum, nesterov = SGD with Nesterov momentum).</param>
+    /// <param name="momentum">The momentum in use, or null where the optimiser has none.</param>
+    /// <param name="schedule">The learning-rate schedule.</param>
+    public static string OptimizerTitle(string optimizer, float? momentum, string schedule)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(optimizer);
+        string name = optimizer switch
+        {
+            "momentum" => "sgd",
+            "nesterov" => "sgd nesterov",
+            _ => optimizer,
+        };
+        if (momentum is float m && m != 0f) name += " momentum " + m.ToString("0.###", CultureInfo.InvariantCulture);
+        return string.IsNullOrWhiteSpace(schedule) ? name : $"{name}, {schedule}";
     }
 
     // ------------------------------------------------------------------ confusion matrix
@@ -87,7 +116,8 @@ public static class Charts
         }
 
         string acc = double.IsNaN(matrix.Accuracy) ? "" : string.Create(CultureInfo.InvariantCulture, $" (accuracy {100 * matrix.Accuracy:0.0}%, {matrix.Total:N0} samples)");
-        var plot = NewPlot(title + acc, "predicted class", "actual class");
+        // The colour bar has no title of its own (ScottPlot draws it over the tick labels): the x label says what the colour is.
+        var plot = NewPlot(title + acc, "predicted class   (colour: fraction of the actual class's row)", "actual class");
         // The y axis is inverted so that actual class i sits at y = i, top to bottom. A heat map draws its
         // row 0 at the top of its extent in pixels, which on this inverted axis is y = 0.
         var heat = plot.Add.Heatmap(fraction);
@@ -95,27 +125,50 @@ public static class Charts
         // The extent of a heat map runs from the centre of its first cell to the centre of its last.
         heat.Extent = c == 1 ? new CoordinateRect(-0.5, 0.5, -0.5, 0.5) : new CoordinateRect(0, c - 1, 0, c - 1);
         heat.ManualRange = new ScottPlot.Range(0, 1);
-        var bar = plot.Add.ColorBar(heat);
-        bar.Label = "fraction of the actual class";
+        plot.Add.ColorBar(heat);
 
         float fontSize = c <= 10 ? 14 : c <= 20 ? 10 : 7;
+        void Cell(string text, double x, double y, bool white = false, bool bold = false)
+        {
+            var t = plot.Add.Text(text, x, y);
+            t.Alignment = Alignment.MiddleCenter;
+            t.LabelFontSize = bold ? fontSize : fontSize - 1;
+            t.LabelFontColor = white ? Colors.White : Colors.Black;
+            t.LabelFontName = PlotFonts.Family;
+            t.LabelBold = bold;
+        }
         for (int i = 0; i < c; i++)
             for (int j = 0; j < c; j++)
-            {
-                var t = plot.Add.Text(matrix.Counts[i, j].ToString(CultureInfo.InvariantCulture), j, i);
-                t.Alignment = Alignment.MiddleCenter;
-                t.LabelFontSize = fontSize;
-                t.LabelFontColor = fraction[i, j] > 0.5 ? Colors.White : Colors.Black;
-                t.LabelFontName = PlotFonts.Family;
-            }
+                Cell(matrix.Counts[i, j].ToString(CultureInfo.InvariantCulture), j, i, white: fraction[i, j] > 0.5);
+
+        // Margins: the total and recall of each actual class (right), the total and precision of each
+        // predicted class (below), the number of samples in the corner.
+        static string Pct(double v) => double.IsNaN(v) ? "–" : (100 * v).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+        for (int i = 0; i < c; i++)
+        {
+            long row = 0, col = 0;
+            for (int j = 0; j < c; j++) { row += matrix.Counts[i, j]; col += matrix.Counts[j, i]; }
+            Cell(row.ToString(CultureInfo.InvariantCulture), c, i);
+            Cell(Pct(matrix.Recall(i)), c + 1, i);
+            Cell(col.ToString(CultureInfo.InvariantCulture), i, c);
+            Cell(Pct(matrix.Precision(i)), i, c + 1);
+        }
+        Cell(matrix.Total.ToString(CultureInfo.InvariantCulture), c, c, bold: true);
+        Cell(Pct(matrix.Accuracy), c + 1, c + 1, bold: true);
+        foreach (double at in new[] { c - 0.5, c + 0.5 })
+        {
+            var v = plot.Add.VerticalLine(at, 1, Colors.Gray);
+            var h = plot.Add.HorizontalLine(at, 1, Colors.Gray);
+            v.LabelText = h.LabelText = "";
+        }
 
         var names = Enumerable.Range(0, c).Select(i => classNames?[i] ?? i.ToString(CultureInfo.InvariantCulture)).ToArray();
-        var positions = Enumerable.Range(0, c).Select(i => (double)i).ToArray();
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, names);
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, names);
-        plot.Axes.SetLimits(-0.5, c - 0.5, c - 0.5, -0.5);
+        var positions = Enumerable.Range(0, c + 2).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, [.. names, "total", "recall"]);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, [.. names, "total", "precision"]);
+        plot.Axes.SetLimits(-0.5, c + 1.5, c + 1.5, -0.5);
         plot.HideGrid();
-        int side = Math.Clamp(60 * c + 220, 520, 1400);
+        int side = Math.Clamp(60 * (c + 2) + 220, 560, 1500);
         return Save(plot, path, side + 120, side);
     }
 
@@ -131,7 +184,18 @@ public static class Charts
     /// <param name="path">The PNG to write.</param>
     /// <param name="title">The plot title.</param>
     /// <param name="resolution">Grid cells per axis.</param>
-    public static string DecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string path, string title = "Decision boundary", int resolution = 200)
+    /// <param name="scoreName">When given (e.g. "P(class 1)"), the score is a probability worth reading: a colour bar shows its scale.</param>
+    public static string DecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string path, string title = "Decision boundary", int resolution = 200,
+        string? scoreName = null) =>
+        Save(BuildDecisionBoundary(classOneScore, data, title, resolution, scoreName), path, scoreName is null ? 720 : 800, 640);
+
+    /// <summary>
+    /// The plot of <see cref="DecisionBoundary"/> without saving it. Points the model puts on the other
+    /// side of ½ than their label are ringed and listed as "misclassified" in the legend, so a point
+    /// that lies on the boundary shows on which side the model puts it.
+    /// </summary>
+    public static Plot BuildDecisionBoundary(Func<Tensor, float[]> classOneScore, Data.Dataset data, string title = "Decision boundary", int resolution = 200,
+        string? scoreName = null)
     {
         ArgumentNullException.ThrowIfNull(classOneScore);
         ArgumentNullException.ThrowIfNull(data);
@@ -165,7 +229,7 @@ public static class Charts
         for (int r = 0; r < n; r++)
             for (int k = 0; k < n; k++) intensities[r, k] = Math.Clamp((double)scores[r * n + k], 0, 1);
 
-        var plot = NewPlot(title, "x₁", "x₂");
+        var plot = NewPlot(title, scoreName is null ? "x₁" : $"x₁   (colour: {scoreName})", "x₂");
         var heat = plot.Add.Heatmap(intensities);
         heat.Colormap = new TwoClassColormap();
         heat.ManualRange = new ScottPlot.Range(0, 1);
@@ -191,10 +255,29 @@ public static class Charts
             m.MarkerLineWidth = 1;
             m.LegendText = $"class {cls}";
         }
+        // The data points the model gets wrong (score on the other side of ½), ringed.
+        var pointScores = classOneScore(data.ToTensor());
+        var wrongX = new List<double>();
+        var wrongY = new List<double>();
+        for (int i = 0; i < data.Count && i < pointScores.Length; i++)
+        {
+            int predicted = pointScores[i] >= 0.5f ? 1 : 0;
+            if (predicted == data.Labels[i] || data.Labels[i] > 1) continue;
+            var p = data.GetSample(i);
+            wrongX.Add(p[0]);
+            wrongY.Add(p[1]);
+        }
+        if (wrongX.Count > 0)
+        {
+            var ring = plot.Add.Markers(wrongX.ToArray(), wrongY.ToArray(), MarkerShape.OpenCircle, data.Count <= 50 ? 26 : 14, Colors.Black);
+            ring.MarkerLineWidth = 2;
+            ring.LegendText = "misclassified";
+        }
+        if (scoreName is not null) plot.Add.ColorBar(heat);
         plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
         plot.HideGrid();
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, path, 720, 640);
+        return plot;
     }
 
     /// <summary>
@@ -230,7 +313,26 @@ public static class Charts
     /// </summary>
     public static string Lines(IReadOnlyList<Series> series, string path, string title, string xLabel, string yLabel,
         bool logY = false, double? clipAbove = null, int width = Width, int height = Height, Alignment legend = Alignment.UpperRight,
-        bool integerX = false)
+        bool integerX = false) =>
+        Save(BuildLines(series, title, xLabel, yLabel, logY, clipAbove, legend, integerX), path, width, height);
+
+    /// <summary>
+    /// Several line plots side by side in one PNG (e.g. the loss and the weight that oscillates); each
+    /// plot is built by <see cref="BuildLines"/>.
+    /// </summary>
+    public static string SideBySide(IReadOnlyList<Plot> plots, string path, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(plots);
+        if (plots.Count == 0) throw new ArgumentException("SideBySide: no plots.", nameof(plots));
+        return SaveSideBySide([.. plots], path, width, height);
+    }
+
+    /// <summary>
+    /// The plot of <see cref="Lines"/> without saving it (for <see cref="SideBySide"/> and for tests that
+    /// check its plottables and legend). Each series gives exactly one legend entry, in order.
+    /// </summary>
+    public static Plot BuildLines(IReadOnlyList<Series> series, string title, string xLabel, string yLabel,
+        bool logY = false, double? clipAbove = null, Alignment legend = Alignment.UpperRight, bool integerX = false)
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Count == 0) throw new ArgumentException("Lines: no series to plot.", nameof(series));
@@ -273,13 +375,13 @@ public static class Charts
             {
                 name += string.Create(CultureInfo.InvariantCulture, $" (diverged at {x[k]:0.###})");
                 double markY = logY ? Math.Log10(markLevel) : markLevel;
-                var mark = plot.Add.Marker(x[k], markY, MarkerShape.Eks, 14, ColorOf(s));
+                var mark = plot.Add.Marker(x[k], markY, MarkerShape.Eks, 14, ColorOf(src.Color ?? s));
                 mark.MarkerLineWidth = 3;
                 if (k > 0)
                 {
                     // Connect the last finite point to the mark so the blow-up is visible.
                     var jump = plot.Add.Line(xs[^1], ys[^1], x[k], markY);
-                    jump.LineColor = ColorOf(s);
+                    jump.LineColor = ColorOf(src.Color ?? s);
                     jump.LinePattern = LinePattern.Dotted;
                     jump.LineWidth = 2;
                 }
@@ -287,7 +389,6 @@ public static class Charts
             AddLine(plot, src with { Name = name, Y = ys, X = xs }, s);
         }
 
-        if (logY) UseLogTicks(plot.Axes.Left);
         if (integerX && plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.NumericAutomatic auto) auto.IntegerTicksOnly = true;
         if (allX.Count > 0) plot.Axes.SetLimitsX(allX.Min(), allX.Max());
         if (logY)
@@ -295,6 +396,7 @@ public static class Charts
             double lo = Math.Log10(bottom), hi = Math.Log10(top);
             double pad = Math.Max(0.05 * (hi - lo), 0.1);
             plot.Axes.SetLimitsY(lo - pad, hi + pad);
+            UseLogTicks(plot.Axes.Left, lo - pad, hi + pad);
         }
         else
         {
@@ -302,7 +404,8 @@ public static class Charts
             plot.Axes.SetLimitsY(bottom - pad, top + pad);
         }
         plot.ShowLegend(legend);
-        return Save(plot, path, width, height);
+        plot.Legend.SymbolWidth = 40; // long enough to show a dash or dot pattern
+        return plot;
     }
 
     /// <summary>One line y over x (the single-series case of <see cref="Lines"/>).</summary>
@@ -326,11 +429,13 @@ public static class Charts
     private static void AddLine(Plot plot, Series s, int index)
     {
         var x = s.X ?? Enumerable.Range(0, s.Y.Length).Select(i => (double)i).ToArray();
-        var line = plot.Add.ScatterLine(x, s.Y, ColorOf(index));
-        line.LineWidth = s.PointsOnly ? 0 : 2;
-        line.MarkerSize = s.PointsOnly ? 9 : s.Y.Length <= 40 ? 6 : 0;
+        var line = plot.Add.ScatterLine(x, s.Y, ColorOf(s.Color ?? index));
+        line.LineWidth = s.PointsOnly ? 0 : s.Width ?? 2;
+        line.MarkerSize = s.PointsOnly ? 9 : s.Marker is not null && s.Y.Length <= 60 ? 8 : s.Marker is null && s.Y.Length <= 40 ? 6 : 0;
+        if (s.Marker is MarkerShape shape) line.MarkerShape = shape;
         line.LegendText = s.Name;
-        if (s.Dashed) line.LinePattern = LinePattern.Dashed;
+        if (s.Pattern is LinePattern pattern) line.LinePattern = pattern;
+        else if (s.Dashed) line.LinePattern = LinePattern.Dashed;
     }
 
     private static void FinishLinear(Plot plot, double[] epochs, bool integerX)
@@ -340,15 +445,50 @@ public static class Charts
         plot.ShowLegend(Alignment.UpperRight);
     }
 
-    // A log10 axis: the data are plotted as log10(y); ticks sit on whole decades and read 10ⁿ.
-    private static void UseLogTicks(IAxis axis)
+    // A log10 axis: the data are plotted as log10(y). Over many decades the ticks sit on whole decades
+    // and read 10ⁿ; over a few (fewer than 3 labelled decades) they sit at 1, 2 and 5 × 10ⁿ as well, so
+    // that the axis can be read.
+    private static void UseLogTicks(IAxis axis, double lo, double hi)
     {
+        var ticks = LogTicks(lo, hi);
+        if (ticks.Count >= 4 && Math.Floor(hi) - Math.Ceiling(lo) < 2)
+        {
+            var manual = new ScottPlot.TickGenerators.NumericManual();
+            foreach (var (at, label) in ticks) manual.AddMajor(at, label);
+            for (int e = (int)Math.Floor(lo); e <= (int)Math.Ceiling(hi); e++)
+                for (int m = 1; m <= 9; m++)
+                {
+                    double at = e + Math.Log10(m);
+                    if (at >= lo && at <= hi && m is not (1 or 2 or 5)) manual.AddMinor(at);
+                }
+            axis.TickGenerator = manual;
+            return;
+        }
         axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
             IntegerTicksOnly = true,
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             LabelFormatter = DecadeLabel,
         };
+    }
+
+    /// <summary>
+    /// Ticks at 1, 2 and 5 × 10ⁿ between the log10 positions <paramref name="lo"/> and <paramref name="hi"/>:
+    /// (log10 of the value, its label, e.g. "0.2").
+    /// </summary>
+    public static IReadOnlyList<(double At, string Label)> LogTicks(double lo, double hi)
+    {
+        var ticks = new List<(double, string)>();
+        for (int e = (int)Math.Floor(lo); e <= (int)Math.Ceiling(hi); e++)
+            foreach (int m in new[] { 1, 2, 5 })
+            {
+                double at = e + Math.Log10(m);
+                if (at < lo - 1e-9 || at > hi + 1e-9) continue;
+                double v = m * Math.Pow(10, e);
+                string label = e is >= -4 and <= 4 ? v.ToString("0.####", CultureInfo.InvariantCulture) : m == 1 ? DecadeLabel(e) : $"{m}·{DecadeLabel(e)}";
+                ticks.Add((at, label));
+            }
+        return ticks;
     }
 
     /// <summary>The label of the decade 10^<paramref name="exponent"/>: 0.01, 0.1, 1, 10, 100, else 10ⁿ with a superscript.</summary>
@@ -369,18 +509,27 @@ public static class Charts
     }
 
     // Several plots next to each other in one PNG.
-    private static string SaveSideBySide(Plot[] plots, string path, int width, int height)
+    // With a note, the plots leave a strip at the bottom where it is written.
+    private static string SaveSideBySide(Plot[] plots, string path, int width, int height, string? note = null)
     {
         string full = PrepareFile(path);
         var info = new SKImageInfo(width, height);
         using (var surface = SKSurface.Create(info))
         {
             surface.Canvas.Clear(SKColors.White);
+            int strip = note is null ? 0 : 30;
+            if (note is not null)
+            {
+                using var typeface = ScottPlot.Fonts.FontResolvers[0].CreateTypeface(PlotFonts.Family, false, true);
+                using var font = new SKFont(typeface ?? SKTypeface.Default, 15);
+                using var paint = new SKPaint { Color = SKColors.DimGray, IsAntialias = true };
+                surface.Canvas.DrawText(note, 20, height - 10, SKTextAlign.Left, font, paint);
+            }
             // Each plot paints its whole canvas, so each gets its own surface, copied into place.
             int w = width / plots.Length;
             for (int i = 0; i < plots.Length; i++)
             {
-                using var part = SKSurface.Create(new SKImageInfo(w, height));
+                using var part = SKSurface.Create(new SKImageInfo(w, height - strip));
                 plots[i].Render(part);
                 using var snapshot = part.Snapshot();
                 surface.Canvas.DrawImage(snapshot, i * w, 0);

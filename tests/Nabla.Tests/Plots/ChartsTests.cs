@@ -71,7 +71,7 @@ public sealed class ChartsTests : IDisposable
             var d = x.ToArray();
             return Enumerable.Range(0, x.Shape[0]).Select(i => d[2 * i] > 0 ? 1f : 0f).ToArray();
         }, data, Path.Combine(dir, "db.png"), resolution: 100);
-        Assert.Equal(1, calls); // the whole grid in one batch
+        Assert.Equal(2, calls); // the whole grid in one batch, then the data points (to ring the misclassified ones)
         Assert.Equal((720, 640), PngFile.AssertValid(path, 10 * 1024));
 
         Assert.Throws<ArgumentException>(() => Charts.DecisionBoundary(x => [], Synthetic.BrightDark(10, 1), Path.Combine(dir, "x.png")));
@@ -144,5 +144,79 @@ public sealed class ChartsTests : IDisposable
         Assert.Equal(0.5f, two[0], 1e-6f);
         Assert.True(two[1] < 0.02f);
         Assert.Throws<ArgumentException>(() => Charts.ClassOneScore(Tensor.Zeros(2, 3)));
+    }
+
+    /// <summary>The legend texts of a plot, in order (empty texts are not legend entries).</summary>
+    internal static List<string> LegendLabels(ScottPlot.Plot plot) =>
+        plot.GetPlottables().SelectMany(p => p.LegendItems).Select(i => i.LabelText).Where(t => !string.IsNullOrEmpty(t)).ToList();
+
+    /// <summary>Each series is one line with one legend entry (its name, maybe with a divergence note), in order, in its style.</summary>
+    internal static void AssertOneLegendEntryPerSeries(ScottPlot.Plot plot, IReadOnlyList<Series> series)
+    {
+        var labels = LegendLabels(plot);
+        Assert.Equal(series.Count, labels.Count);
+        var lines = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().ToList();
+        Assert.Equal(series.Count, lines.Count);
+        for (int i = 0; i < series.Count; i++)
+        {
+            Assert.StartsWith(series[i].Name, labels[i]);
+            Assert.Equal(labels[i], lines[i].LegendText);
+            Assert.Equal(Charts.ColorOf(series[i].Color ?? i), lines[i].LineColor);
+            if (series[i].Pattern is ScottPlot.LinePattern p) Assert.Equal(p, lines[i].LinePattern);
+        }
+    }
+
+    [Fact]
+    public void LinesHaveOneLegendEntryPerSeriesWithItsStyle()
+    {
+        var x = Enumerable.Range(0, 10).Select(i => (double)i).ToArray();
+        var series = new List<Series>
+        {
+            new("a", x.Select(v => v + 1).ToArray(), x, Color: 3, Pattern: ScottPlot.LinePattern.Dotted, Marker: ScottPlot.MarkerShape.OpenSquare),
+            new("b", x.Select(v => Math.Exp(v)).ToArray(), x),
+            new("chord", [1, 10], [0, 9], Dashed: true),
+        };
+        var plot = Charts.BuildLines(series, "t", "x", "y", logY: true, clipAbove: 1e3);
+        AssertOneLegendEntryPerSeries(plot, series);
+        Assert.Equal("b (diverged at 7)", LegendLabels(plot)[1]);
+        var lines = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().ToList();
+        Assert.Equal(ScottPlot.MarkerShape.OpenSquare, lines[0].MarkerShape);
+        Assert.Equal(ScottPlot.LinePattern.Dashed, lines[2].LinePattern);
+    }
+
+    [Fact]
+    public void ShortLogAxesAreLabelledAtOneTwoAndFive()
+    {
+        var ticks = Charts.LogTicks(Math.Log10(0.04), Math.Log10(2.5));
+        Assert.Equal(["0.05", "0.1", "0.2", "0.5", "1", "2"], ticks.Select(t => t.Label));
+        Assert.Equal(Math.Log10(0.2), ticks[2].At, 12);
+        Assert.Equal(["2·10⁵", "5·10⁵", "10⁶"], Charts.LogTicks(Math.Log10(1.5e5), 6).Select(t => t.Label));
+    }
+
+    [Theory]
+    [InlineData("momentum", 0.9f, "cosine", "sgd momentum 0.9, cosine")]
+    [InlineData("nesterov", 0.95f, "step", "sgd nesterov momentum 0.95, step")]
+    [InlineData("sgd", null, "constant", "sgd, constant")]
+    [InlineData("adam", null, "cosine", "adam, cosine")]
+    [InlineData("rmsprop", 0.5f, "plateau", "rmsprop momentum 0.5, plateau")]
+    public void TrainingTitleNamesOptimizerMomentumAndSchedule(string optimizer, float? momentum, string schedule, string title) =>
+        Assert.Equal(title, Charts.OptimizerTitle(optimizer, momentum, schedule));
+
+    [Fact]
+    public void DecisionBoundaryRingsMisclassifiedPointsAndShowsAColourBarForProbabilities()
+    {
+        var xor = Synthetic.Xor();
+        // A line through (1, 0) and (1, 1): class 1 for x₁ ≥ 1, so (0,1) and (1,1) are wrong.
+        var plot = Charts.BuildDecisionBoundary(x =>
+        {
+            var d = x.ToArray();
+            return Enumerable.Range(0, x.Shape[0]).Select(i => d[2 * i] >= 1f ? 1f : 0f).ToArray();
+        }, xor, resolution: 20);
+        Assert.Equal(["class 0", "class 1", "misclassified"], LegendLabels(plot));
+        var ring = plot.GetPlottables().OfType<ScottPlot.Plottables.Markers>().Single(m => m.LegendText == "misclassified");
+        Assert.Equal([(0.0, 1.0), (1.0, 1.0)], ring.Data.GetScatterPoints().Select(c => (c.X, c.Y)).Order());
+
+        string path = Charts.DecisionBoundary(x => Enumerable.Repeat(0.3f, x.Shape[0]).ToArray(), xor, Path.Combine(dir, "p.png"), resolution: 20, scoreName: "P(class 1)");
+        Assert.Equal((800, 640), PngFile.AssertValid(path));
     }
 }

@@ -1,6 +1,7 @@
 using Nabla.Cli;
 using Nabla.Cli.Commands;
 using Nabla.Cli.Demos;
+using Nabla.Cli.Plots;
 
 namespace Nabla.Tests.Plots;
 
@@ -159,5 +160,88 @@ public sealed class DemoTests : IDisposable
         }
         // Same initial weights for every optimiser.
         Assert.Single(runs.Select(o => o.ValidationAccuracy[0]).Distinct());
+    }
+
+    [Fact]
+    public void Relu1FiguresUseOneStylePerMethodAndOneLegendEntryPerSeries()
+    {
+        var output = new StringWriter();
+        var r = Relu1Demo.Run(new DemoRun(CliContext.ForWriters(output, new StringWriter()), dir, seed: 1, fast: true));
+        var loss = Relu1Demo.LossSeries(r.Traces);
+        var fit = Relu1Demo.FitSeries(r.Traces);
+        Assert.Equal(r.Traces.Count, loss.Count);
+        Assert.Equal(r.Traces.Count + 1, fit.Count);
+        // The same method has the same colour, pattern and marker in the loss and the fit plot; all differ.
+        foreach (var s in loss)
+        {
+            var f = fit.Single(x => x.Name == s.Name);
+            Assert.Equal((s.Color, s.Pattern, s.Marker), (f.Color, f.Pattern, f.Marker));
+        }
+        Assert.Equal(loss.Count, loss.Select(s => s.Color).Distinct().Count());
+        Assert.Equal(loss.Count, loss.Select(s => (s.Pattern, s.Marker)).Distinct().Count());
+        Assert.DoesNotContain(fit[0].Color, loss.Select(s => s.Color)); // the data points have a colour of their own
+        // Gradient descent from w = 1 ends on the same line as the others: it is drawn last, on top, dashed.
+        Assert.Equal(r.Traces[1].Name, loss[^1].Name);
+        Assert.Equal(r.Traces[1].Name, fit[^1].Name);
+        Assert.Equal(ScottPlot.LinePattern.Dashed, loss[^1].Pattern);
+        ChartsTests.AssertOneLegendEntryPerSeries(Charts.BuildLines(loss, "t", "k", "l", logY: true), loss);
+        ChartsTests.AssertOneLegendEntryPerSeries(Charts.BuildLines(fit, "t", "x", "g"), fit);
+        // The chord is dashed, and so is its legend entry (a scatter's legend uses its line style), with its ends marked.
+        var seg = Relu1Demo.SegmentSeries(r.SegmentT, r.SegmentLoss);
+        var segPlot = Charts.BuildLines(seg, "t", "t", "l");
+        ChartsTests.AssertOneLegendEntryPerSeries(segPlot, seg);
+        var chord = segPlot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().Single(p => p.LegendText.StartsWith("chord", StringComparison.Ordinal));
+        Assert.Equal(ScottPlot.LinePattern.Dashed, chord.LinePattern);
+        Assert.True(chord.MarkerSize > 0);
+        // The printed numbers are the notes': l falls from 0.35 to the variance 0.1 from w = 0, starts at 4 from w = 1.
+        string text = output.ToString();
+        Assert.Contains("l: 0.35 → 0.1", text);
+        Assert.Contains("l: 4 → ", text);
+    }
+
+    [Fact]
+    public void LearningRatesShareOneDivergenceAndShowW4Oscillating()
+    {
+        var output = new StringWriter();
+        var traces = LearningRateDemo.Run(new DemoRun(CliContext.ForWriters(output, new StringWriter()), dir, seed: 1, fast: true));
+        var diverges = traces[4];
+        int k = LearningRateDemo.DivergedAt(diverges)!.Value;
+        Assert.Equal(diverges.Losses.Length - 1, k);
+        Assert.Null(LearningRateDemo.DivergedAt(traces[3]));
+        // The printed text and the legend name the same iteration.
+        Assert.Contains($"diverged at iteration {k}:", output.ToString());
+        var lossSeries = LearningRateDemo.LossSeries(traces);
+        var lossPlot = Charts.BuildLines(lossSeries, "t", "k", "l", logY: true, clipAbove: OneNeuron.DivergenceLevel);
+        ChartsTests.AssertOneLegendEntryPerSeries(lossPlot, lossSeries);
+        var labels = ChartsTests.LegendLabels(lossPlot);
+        Assert.Single(labels, l => l.Contains("diverged", StringComparison.Ordinal));
+        Assert.EndsWith($"(diverged at {k})", labels[4]);
+        // The w₄ panel: the dead-neuron runs in the loss panel's colours; at η = 1 w₄ flips between two values.
+        var w4 = LearningRateDemo.W4Series(traces);
+        Assert.Equal([2, 3, 4], w4.Select(s => s.Color!.Value));
+        ChartsTests.AssertOneLegendEntryPerSeries(Charts.BuildLines(w4, "t", "k", "w"), w4);
+        var flip = w4[1].Y;
+        Assert.Equal(LearningRateDemo.W4Iterations + 1, flip.Length);
+        for (int i = 3; i < flip.Length; i++)
+        {
+            Assert.Equal(flip[i - 2], flip[i], 1e-5);
+            Assert.True(Math.Abs(flip[i] - flip[i - 1]) > 0.1, $"w₄ does not flip at {i}: {flip[i - 1]} → {flip[i]}");
+        }
+        Assert.Contains("(|w₄| > 20 from k = ", w4[2].Name);
+        Assert.All(w4[2].Y, v => Assert.True(Math.Abs(v) <= LearningRateDemo.W4Limit));
+    }
+
+    [Fact]
+    public void OptimizerFiguresTellSgdMomentumAndNesterovApart()
+    {
+        var runs = OptimizersDemo.Settings.Select((s, i) => new OptimizerRun(s.Label, s.LearningRate, [0.1, 0.8 + 0.01 * i, 0.9], [0.5, 0.3], 0.9, 1)).ToList();
+        var acc = OptimizersDemo.AccuracySeries(runs);
+        var loss = OptimizersDemo.LossSeries(runs);
+        Assert.Equal(runs.Count, acc.Select(s => (s.Color, s.Pattern, s.Marker)).Distinct().Count());
+        Assert.Equal(3, acc.Take(3).Select(s => (s.Pattern, s.Marker)).Distinct().Count());
+        Assert.Equal(acc.Select(s => (s.Name, s.Color, s.Pattern, s.Marker)), loss.Select(s => (s.Name, s.Color, s.Pattern, s.Marker)));
+        Assert.Equal([80.0, 90.0], acc[0].Y);
+        ChartsTests.AssertOneLegendEntryPerSeries(Charts.BuildLines(acc, "t", "e", "a"), acc);
+        ChartsTests.AssertOneLegendEntryPerSeries(Charts.BuildLines(loss, "t", "e", "l", logY: true), loss);
     }
 }
