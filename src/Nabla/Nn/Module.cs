@@ -29,7 +29,7 @@ public sealed class Parameter : Tensor
 /// <see cref="Sequential"/> uses) and adds typed overloads for the rest.
 /// </remarks>
 [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
-public abstract class Module
+public abstract partial class Module
 {
     private List<(string Name, Parameter Parameter)>? registeredParameters;
     private List<(string Name, Module Module)>? registeredModules;
@@ -107,14 +107,8 @@ public abstract class Module
         {
             if (value is Module m) { if (!IsRegistered(m)) yield return (name, m); }
             else if (value is IEnumerable list and not Tensor)
-            {
-                int i = 0;
-                foreach (var item in list)
-                {
-                    if (item is Module lm) yield return ($"{name}.{i}", lm);
-                    i++;
-                }
-            }
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Module lm) yield return ($"{name}.{key}", lm);
         }
     }
 
@@ -123,8 +117,15 @@ public abstract class Module
     {
         if (registeredParameters is not null)
             foreach (var entry in registeredParameters) yield return entry;
+        CheckNothingHidden();
         foreach (var (name, value) in Members())
-            if (value is Parameter p && !IsRegistered(p)) yield return (name, p);
+        {
+            // A field declared as Tensor (or object) that holds a Parameter counts too.
+            if (value is Parameter p) { if (!IsRegistered(p)) yield return (name, p); }
+            else if (value is IEnumerable list and not Tensor)
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Parameter lp && !IsRegistered(lp)) yield return ($"{name}.{key}", lp);
+        }
     }
 
     /// <summary>This module's own buffers (not its children's), with their names.</summary>
@@ -259,19 +260,10 @@ public abstract class Module
         foreach (var t in chain)
             foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.MetadataToken))
             {
-                bool relevant = typeof(Parameter).IsAssignableFrom(f.FieldType) || typeof(Module).IsAssignableFrom(f.FieldType)
-                    || (typeof(IEnumerable).IsAssignableFrom(f.FieldType) && f.FieldType.IsGenericType
-                        && f.FieldType.GetGenericArguments().Any(a => typeof(Module).IsAssignableFrom(a)));
-                if (relevant) result.Add((f, MemberName(f.Name)));
+                if (IsMemberType(f.FieldType)) result.Add((f, MemberName(f, t)));
             }
         return result.ToArray();
     }
 
-    private static string MemberName(string field)
-    {
-        if (field.StartsWith('<')) field = field[1..field.IndexOf('>')];
-        field = field.TrimStart('_');
-        if (field.StartsWith("m_")) field = field[2..];
-        return field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
-    }
+
 }
