@@ -84,9 +84,9 @@ public static class TrainCommand
         });
         var onDivergence = new Option<string>("--on-divergence") { Description = "What to do with a step whose loss or gradient is not finite or explodes: stop (exit code 3, --out untouched) or skip the step", HelpName = "stop|skip", DefaultValueFactory = _ => "stop" };
         onDivergence.AcceptOnlyFromAmong("stop", "skip");
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Write checkpoints (weights, optimiser, schedule, data position, random states) to DIR at each epoch end, to resume a killed run with --resume DIR", HelpName = "DIR" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
+        var checkpoint = new Option<string?>("--checkpoint-dir") { Description = "Write exact checkpoints (weights, optimiser, schedule, position in the data order, random states) to DIR at each epoch end, to resume a killed run bit for bit with --resume-from DIR", HelpName = "DIR" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint-dir: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var resumeDir = new Option<string?>("--resume-from") { Description = "Continue the run checkpointed in DIR (--checkpoint-dir) with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
@@ -130,9 +130,9 @@ public static class TrainCommand
     /// <summary>The settings of the run to resume; any option given besides --resume and --threads is an error.</summary>
     private static TrainSettings ResumeSettings(ParseResult p, Command command, string dir, int? threads)
     {
-        var extra = command.Options.Where(o => o.Name is not ("--resume" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var extra = command.Options.Where(o => o.Name is not ("--resume-from" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (extra.Count > 0)
-            throw new UsageException($"--resume continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
+            throw new UsageException($"--resume-from continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
         return TrainCheckpoint.LoadSettings(dir, threads);
     }
 
@@ -231,7 +231,7 @@ public static class TrainCommand
         if (s.Checkpoint is string ckNew && !s.Resume)
         {
             if (File.Exists(Path.Combine(Path.GetFullPath(ckNew), CheckpointOptions.FileName)))
-                throw new UsageException($"--checkpoint {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume {Path.GetFullPath(ckNew)} or choose an empty folder.");
+                throw new UsageException($"--checkpoint-dir {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume-from {Path.GetFullPath(ckNew)} or choose an empty folder.");
             TrainCheckpoint.SaveSettings(ckNew, s);
         }
         string outPath = TrainPreflight.WritableFile("--out", s.Out);

@@ -16,7 +16,7 @@ namespace Nabla.Tests.Fuzz;
 /// load to a consistent object or fail with the format exception (<see cref="InvalidDataFileException"/>;
 /// for the tool's image reader also its <see cref="UsageException"/>) — never another exception, never more
 /// than <see cref="Format.MemoryFactor"/> × the file size + 2 MiB allocated on the reading thread, never a hang
-/// (10 s per case). Cases per mutation kind and format: <see cref="CasesPerKind"/> (NABLA_FUZZ_CASES overrides it
+/// (30 s per case). Cases per mutation kind and format: <see cref="CasesPerKind"/> (NABLA_FUZZ_CASES overrides it
 /// for longer runs); every case is reproducible from its format, kind and index.
 /// </summary>
 public class FuzzTests(ITestOutputHelper output)
@@ -160,7 +160,7 @@ public class FuzzTests(ITestOutputHelper output)
                     allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 Outcome outcome;
-                if (!task.Wait(TimeSpan.FromSeconds(10))) outcome = Outcome.Hang;
+                if (!task.Wait(TimeSpan.FromSeconds(30))) outcome = Outcome.Hang;
                 else if (error is null) outcome = Outcome.Loaded;
                 else if (error is InvalidDataFileException or UsageException) outcome = Outcome.Rejected;
                 else if (error is InconsistentException) outcome = Outcome.Inconsistent;
