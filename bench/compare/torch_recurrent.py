@@ -160,14 +160,15 @@ def bench_train(x, y, s, gru):
     while i < s.train_warmup_steps or time.perf_counter() - t0 < s.train_warmup_seconds:
         step()
         i += 1
-    rates = []
+    rates, cpu = [], []
     for _ in range(s.repeats):
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         for _ in range(s.train_steps):
             step()
         rates.append(s.train_steps * s.batch / (time.perf_counter() - t1))
+        cpu.append(1000 * (time.process_time() - c1) / s.train_steps)
     rate = float(np.median(rates))
-    return rate, state["loss"]
+    return rate, state["loss"], float(np.median(cpu))
 
 
 def bench_ctc(s, tiny):
@@ -192,9 +193,14 @@ def main():
     p.add_argument("--data", default=None)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--sizes", choices=["standard", "tiny"], default="standard")
+    p.add_argument("--train-steps", type=int, default=None,
+                   help="training steps per timed repeat and of the warm-up (for a heavily loaded machine; default: as --quick or not)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     s = Settings(args.quick, args.sizes == "tiny")
+    if args.train_steps:
+        s.train_steps = s.train_warmup_steps = args.train_steps
+        s.train_warmup_seconds = 0
     report = {"machine": f"{cpu_model()}, {os.cpu_count()} cores", "reference": f"PyTorch {torch.__version__}",
               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "mode": args.mode, "quick": args.quick, "threads": [args.threads],
@@ -208,9 +214,10 @@ def main():
         x, y = load_data(args.data)
         x = torch.as_tensor(x, dtype=torch.float32)
         y = torch.as_tensor(y, dtype=torch.long)
-        rate, loss = bench_train(x, y, s, args.mode == "gru_train")
+        rate, loss, cpu = bench_train(x, y, s, args.mode == "gru_train")
         results.append({"name": args.mode, "threads": args.threads, "batch": s.batch, "optimizer": "adam",
                         "samples_per_s": round(rate, 1), "ms_per_step": round(1000 * s.batch / rate, 4),
+                        "cpu_ms_per_step": round(cpu, 3),
                         "loss": round(loss, 4)})
     report["loadavg_end"] = os.getloadavg()[0]
     report["results"] = results

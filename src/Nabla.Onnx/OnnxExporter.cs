@@ -252,6 +252,8 @@ public static partial class OnnxExporter
         int a = axis < 0 ? axis + sample.Rank : axis;
         if (a < 0 || a >= sample.Rank)
             throw new ArgumentOutOfRangeException("options", $"ONNX export: {what} axis {axis} is outside the sample input's shape {sample.Shape}.");
+        if (sample.Shape[a] == 0)
+            throw new ArgumentException($"ONNX export: the sample input {sample.Shape} is empty along its {what} axis {a}; give at least one example.", "sampleInput");
         return a;
     }
 

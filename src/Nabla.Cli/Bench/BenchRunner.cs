@@ -30,12 +30,22 @@ public static class BenchRunner
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["runtime"] = RuntimeInformation.FrameworkDescription,
             ["gemm_path"] = Gemm.BestPath.ToString(),
+            ["gemm_blocking"] = Gemm.DescribeBlocking(),
+            ["caches"] = CpuCaches.Current.ToString(),
             ["mode"] = ModeName(s.Mode),
             ["quick"] = s.Quick,
             ["sizes"] = s.Tiny ? "tiny" : "standard",
             ["threads"] = new JsonArray(s.Threads.Select(t => (JsonNode)t).ToArray()),
             ["loadavg_start"] = LoadAverage(),
         };
+
+        if (s.Mode is BenchMode.LenetTrain or BenchMode.ResnetTrain or BenchMode.CnnInfer or BenchMode.Conv)
+        {
+            ConvWorkload.Run(s, dataDir, report, results, console);
+            report["loadavg_end"] = LoadAverage();
+            report["results"] = results;
+            return report;
+        }
 
         if (s.Mode is BenchMode.LstmTrain or BenchMode.GruTrain or BenchMode.Ctc)
         {
@@ -110,6 +120,19 @@ public static class BenchRunner
 
         if (s.Mode is BenchMode.All or BenchMode.Gemm)
         {
+            // The FMA peak first: every GEMM figure is also given as a share of it.
+            console.MarkupLine("[grey]FMA peak…[/]");
+            var peaks = FmaPeak.MeasureAll(s.Threads, s.Tiny ? 0.005 : s.Quick ? 0.05 : 0.15);
+            foreach (var p in peaks)
+                results.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = "fma_peak",
+                    ["bits"] = p.Bits,
+                    ["threads"] = p.Threads,
+                    ["gflops"] = Round(p.Gflops, 1),
+                });
+            int pathBits = Gemm.BestPath switch { GemmPath.Avx512 => 512, GemmPath.Avx2 => 256, _ => 0 };
+            double PeakFor(int threads) => peaks.FirstOrDefault(p => p.Bits == pathBits && p.Threads == threads)?.Gflops ?? 0;
             foreach (var g in s.Tiny ? GemmCase.Tiny : GemmCase.Standard)
             {
                 console.MarkupLine($"[grey]gemm {g.Name}…[/]");
@@ -128,6 +151,7 @@ public static class BenchRunner
                         ["threads"] = t,
                         ["gflops"] = Round(g.Flops / sec / 1e9, 2),
                         ["us_per_call"] = Round(sec * 1e6, 3),
+                        ["pct_of_peak"] = PeakFor(t) > 0 ? Round(100 * g.Flops / sec / 1e9 / PeakFor(t), 1) : null,
                     });
                 }
             }
@@ -178,6 +202,7 @@ public static class BenchRunner
                 ["optimizer"] = "adam",
                 ["samples_per_s"] = Round(f.SamplesPerSecond),
                 ["ms_per_step"] = Round(f.MillisecondsPerStep, 4),
+                ["cpu_ms_per_step"] = Round(RecurrentWorkload.LastCpuMillisecondsPerStep, 3),
                 ["alloc_bytes_per_step"] = Round(f.AllocatedBytesPerStep),
                 ["gen0_collections"] = f.Gen0Collections,
                 ["gen2_collections"] = f.Gen2Collections,
@@ -191,6 +216,8 @@ public static class BenchRunner
     public static void Render(JsonObject report, IAnsiConsole console)
     {
         console.MarkupLine($"[bold]{Markup.Escape((string?)report["machine"] ?? "")}[/], {Markup.Escape((string?)report["runtime"] ?? "")}, GEMM path {Markup.Escape((string?)report["gemm_path"] ?? "")}, {Markup.Escape((string?)report["date"] ?? "")}");
+        if (report["caches"] is JsonNode caches)
+            console.MarkupLine($"caches {Markup.Escape((string?)caches ?? "")}; GEMM blocking {Markup.Escape((string?)report["gemm_blocking"] ?? "")}");
         if (report["data"] is JsonNode data)
             console.MarkupLine($"data {Markup.Escape((string?)data ?? "")} ({report["samples"]} samples), optimiser {Markup.Escape((string?)report["optimizer_settings"] ?? "")}");
         var table = new Table().AddColumns("figure", "case", "threads", "value", "unit", "notes");
@@ -202,7 +229,9 @@ public static class BenchRunner
             string threads = r["threads"]?.ToString() ?? "";
             var (what, value, unit, notes) = name switch
             {
-                "gemm" => ((string?)r["shape"] ?? "", Fmt(r["gflops"], "F1"), "GFLOP/s", $"{Fmt(r["us_per_call"], "F1")} µs/call"),
+                "gemm" => ((string?)r["shape"] ?? "", Fmt(r["gflops"], "F1"), "GFLOP/s",
+                    $"{Fmt(r["us_per_call"], "F1")} µs/call" + (r["pct_of_peak"] is JsonNode pct ? $", {Fmt(pct, "F0")} % of FMA peak" : "")),
+                "fma_peak" => ($"{r["bits"]}-bit FMA", Fmt(r["gflops"], "F1"), "GFLOP/s", "managed probe, no memory traffic"),
                 "mlp_train" or "lstm_train" or "gru_train" => ($"batch {r["batch"]}, {r["optimizer"]}", Fmt(r["samples_per_s"], "N0"), "samples/s",
                     $"{Fmt(r["alloc_bytes_per_step"], "N0")} B/step, GCs: {r["gen0_collections"]} gen0, {r["gen2_collections"]} gen2 in {r["alloc_steps"]} steps"),
                 "mlp_infer" when (int?)r["batch"] == 1 => ("batch 1", Fmt(r["latency_us"], "F1"), "µs", $"{Fmt(r["samples_per_s"], "N0")} samples/s"),
@@ -264,6 +293,9 @@ public static class BenchRunner
         BenchMode.LstmTrain => "lstm_train",
         BenchMode.GruTrain => "gru_train",
         BenchMode.Ctc => "ctc",
+        BenchMode.LenetTrain => "lenet_train",
+        BenchMode.ResnetTrain => "resnet_train",
+        BenchMode.CnnInfer => "cnn_infer",
         _ => mode.ToString().ToLowerInvariant(),
     };
 

@@ -17,6 +17,14 @@ public enum BenchMode
     GruTrain,
     /// <summary>CTC loss and gradient, batch 32, 100 steps, 11 classes.</summary>
     Ctc,
+    /// <summary>LeNet-5 training samples/s.</summary>
+    LenetTrain,
+    /// <summary>ResNet-14 training samples/s.</summary>
+    ResnetTrain,
+    /// <summary>CNN inference: batch-1 latency and batch-256 throughput.</summary>
+    CnnInfer,
+    /// <summary>GFLOP/s of LeNet's and ResNet's convolution layers.</summary>
+    Conv,
 }
 
 /// <summary>The parsed options of <c>nabla bench</c>, with the run lengths they imply.</summary>

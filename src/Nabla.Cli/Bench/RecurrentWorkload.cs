@@ -46,6 +46,12 @@ public static class RecurrentWorkload
         }
     }
 
+    /// <summary>
+    /// Processor time (all threads) per step of the last <see cref="Train"/> (median over repeats):
+    /// on a shared machine this tracks the work a step costs better than wall-clock time does.
+    /// </summary>
+    public static double LastCpuMillisecondsPerStep { get; private set; }
+
     /// <summary>Trains the LSTM (or GRU) classifier on <paramref name="data"/> and times it like the MLP benchmark.</summary>
     public static TrainFigures Train(Dataset data, bool gru, int threads, BenchSettings s)
     {
@@ -89,13 +95,20 @@ public static class RecurrentWorkload
         for (int i = 0; i < s.TrainWarmupSteps || warm.Elapsed.TotalSeconds < s.TrainWarmupSeconds; i++) step();
         int steps = s.TrainStepsPerRepeat;
         var rates = new double[s.Repeats];
+        var cpu = new double[s.Repeats];
+        using var self = Process.GetCurrentProcess();
         for (int r = 0; r < rates.Length; r++)
         {
+            self.Refresh();
+            var c0 = self.TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < steps; i++) step();
             rates[r] = steps * (double)s.Batch / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            self.Refresh();
+            cpu[r] = (self.TotalProcessorTime - c0).TotalMilliseconds / steps;
         }
         double rate = Measure.Median(rates);
+        LastCpuMillisecondsPerStep = Measure.Median(cpu);
         int allocSteps = Math.Max(3, s.AllocSteps / 4);
         int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
         long bytes0 = GC.GetTotalAllocatedBytes(precise: true);

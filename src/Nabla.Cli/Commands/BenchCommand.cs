@@ -32,6 +32,10 @@ public static class BenchCommand
             Description = $"Folder of MNIST-style IDX files for the MLP (default: {MlpWorkload.FashionMnistDir} when installed, else the shipped digits data/mnist10k)",
             HelpName = "DIR",
         };
+        var tune = new Option<bool>("--tune")
+        {
+            Description = "Time the GEMM paths this CPU supports (about a second), record the fastest for this CPU model in the user's cache folder and exit",
+        };
         var quick = new Option<bool>("--quick") { Description = "A short run: fewer warm-up calls, steps and repeats (noisier figures)" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON (read by bench/compare/join.py)", HelpName = "FILE" };
         var mode = new Option<string>("--mode")
@@ -39,7 +43,7 @@ public static class BenchCommand
             Description = "What to run: all, gemm, mlp (training and inference), train-only (for a clean peak working set), lstm_train, gru_train or ctc",
             DefaultValueFactory = _ => "all",
         };
-        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only", "lstm_train", "gru_train", "ctc");
+        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only", "lstm_train", "gru_train", "ctc", "lenet_train", "resnet_train", "cnn_infer", "conv");
         var optimizer = new Option<string>("--optimizer")
         {
             Description = "Optimiser of the training benchmark (the reference must use the same one)",
@@ -51,9 +55,10 @@ public static class BenchCommand
         sizes.AcceptOnlyFromAmong("standard", "tiny");
 
         var command = new Command("bench", "Speed figures: GEMM GFLOP/s, MLP training samples/s and allocations, inference latency and throughput, peak memory");
-        foreach (var o in new Option[] { threads, data, quick, json, mode, optimizer, sizes }) command.Options.Add(o);
+        foreach (var o in new Option[] { threads, data, quick, json, mode, optimizer, sizes, tune }) command.Options.Add(o);
         command.SetAction(p => Common.Guard(io, () =>
         {
+            if (p.GetValue(tune)) return Tune(io);
             TryParseThreads(p.GetValue(threads), out var counts);
             string? dir = p.GetValue(data);
             if (dir is not null) dir = DataLoading.Resolve(dir).Folder;
@@ -71,6 +76,10 @@ public static class BenchCommand
                     "lstm_train" => BenchMode.LstmTrain,
                     "gru_train" => BenchMode.GruTrain,
                     "ctc" => BenchMode.Ctc,
+                    "lenet_train" => BenchMode.LenetTrain,
+                    "resnet_train" => BenchMode.ResnetTrain,
+                    "cnn_infer" => BenchMode.CnnInfer,
+                    "conv" => BenchMode.Conv,
                     _ => BenchMode.All,
                 },
                 Optimizer = p.GetValue(optimizer) ?? MlpWorkload.DefaultOptimizer,
@@ -90,6 +99,18 @@ public static class BenchCommand
             BenchRunner.WriteJson(report, jsonPath);
             io.Line($"wrote {Path.GetFullPath(jsonPath)}");
         }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary><c>nabla bench --tune</c>: times the GEMM paths and records the fastest for this CPU.</summary>
+    public static int Tune(CliContext io)
+    {
+        io.Line($"CPU {Nabla.Kernels.GemmTuning.CpuKey}; caches {Nabla.Kernels.CpuCaches.Current}");
+        var result = Nabla.Kernels.GemmTuning.Tune();
+        foreach (var f in result.Paths)
+            io.Line($"{f.Path,-7} {f.GeoMeanGflops,7:F1} GFLOP/s (geometric mean, 1 thread): "
+                + string.Join(", ", f.Shapes.Select(x => $"{x.Shape} {x.Gflops:F1}")));
+        io.Line($"fastest: {result.Best}; recorded in {result.File} (used by processes started from now on)");
         return ExitCodes.Ok;
     }
 

@@ -12,7 +12,8 @@ namespace Nabla.Cli.Commands;
 /// <param name="Height">Image height.</param>
 /// <param name="Width">Image width.</param>
 /// <param name="Split">How the parts were made, for the log and the metadata.</param>
-public sealed record DataSplits(Dataset Train, Dataset Validation, Dataset Test, string Folder, bool Shipped, int Height, int Width, string Split)
+/// <param name="Channels">Channels per image (3 for CIFAR-10); samples are flattened to [C·H·W].</param>
+public sealed record DataSplits(Dataset Train, Dataset Validation, Dataset Test, string Folder, bool Shipped, int Height, int Width, string Split, int Channels = 1)
 {
     /// <summary>A short name: "mnist10k (shipped digits)" or the folder.</summary>
     public string Name => Shipped ? "mnist10k (shipped digits)" : Folder;
@@ -28,7 +29,7 @@ public sealed record DataSplits(Dataset Train, Dataset Validation, Dataset Test,
 }
 
 /// <summary>Loads MNIST-style folders and splits them reproducibly.</summary>
-public static class DataLoading
+public static partial class DataLoading
 {
     /// <summary>Fraction of a single-set folder used for training, validation and test.</summary>
     public static readonly double[] SingleSetSplit = [0.6, 0.2, 0.2];
@@ -69,6 +70,7 @@ public static class DataLoading
     public static DataSplits Load(string? dataOption, int seed, int? limit, int? classes = null)
     {
         var (folder, shipped) = Resolve(dataOption);
+        if (Cifar10.IsFolder(folder)) return LoadCifar10(folder, shipped, seed, limit);
         var data = MnistFolder.Load(folder, classes); // null: largest label + 1, confirmed against the data
         int[] shape = data.Train.SampleShape; // [1, H, W]
         int h = shape[^2], w = shape[^1];
@@ -98,6 +100,7 @@ public static class DataLoading
     /// <summary>Fashion-MNIST's class names for a folder whose path says "fashion", else "0", "1", ….</summary>
     public static string[] ClassNames(string folder, int classes)
     {
+        if (Cifar10.IsFolder(folder)) return Cifar10ClassNames(folder, classes);
         if (classes == FashionNames.Length && folder.Contains("fashion", StringComparison.OrdinalIgnoreCase)) return (string[])FashionNames.Clone();
         return Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
     }

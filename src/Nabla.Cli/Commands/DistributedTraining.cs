@@ -30,7 +30,7 @@ public static class DistributedTraining
     /// <summary>Whether this thread is rank 0 (or no distributed run): only rank 0 writes files.</summary>
     public static bool IsRoot => current is null || current.Comm.Rank == 0;
 
-    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --checkpoint and --resume to <paramref name="command"/>.</summary>
+    /// <summary>Adds --distributed, --data-parallel, --comm-timeout, --dist-checkpoint and --dist-resume to <paramref name="command"/>.</summary>
     public static DistributedCliOptions AddOptions(Command command)
     {
         var o = new DistributedCliOptions();
@@ -42,7 +42,15 @@ public static class DistributedTraining
         {
             if (Common.TryGetValue(r, out double? t) && !(t > 0)) r.AddError($"--comm-timeout must be a positive number of seconds, got {t?.ToString(CultureInfo.InvariantCulture)}.");
         });
-        foreach (var option in new Option[] { o.Distributed, o.DataParallel, o.Timeout, o.Checkpoint, o.Resume, o.Overlap }) command.Options.Add(option);
+        o.BucketKb.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out int? kb) && kb is < 1 or > 1 << 20) r.AddError($"--bucket-kb must be from 1 to {1 << 20}, got {kb}.");
+        });
+        o.StopAfter.Validators.Add(r =>
+        {
+            if (Common.TryGetValue(r, out int? n) && n < 1) r.AddError($"--stop-after must be at least 1, got {n}.");
+        });
+        foreach (var option in new Option[] { o.Distributed, o.DataParallel, o.Timeout, o.Checkpoint, o.Resume, o.Overlap, o.BucketKb, o.StopAfter }) command.Options.Add(option);
         return o;
     }
 
@@ -58,18 +66,21 @@ public static class DistributedTraining
         bool resume = parse.GetValue(options.Resume);
         TimeSpan? timeout = parse.GetValue(options.Timeout) is double sec ? TimeSpan.FromSeconds(sec) : null;
         var ddpOptions = new DistributedDataParallelOptions { OverlapBackward = parse.GetValue(options.Overlap) };
+        if (parse.GetValue(options.BucketKb) is int kb) ddpOptions.BucketCapBytes = checked(kb * 1024);
         if (mpi && ranks is not null) throw new UsageException("--distributed (MPI ranks) and --data-parallel (threads) exclude each other; give one.");
-        if (resume && checkpoint is null) throw new UsageException("--resume needs --checkpoint FILE (the file to continue from).");
-        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--checkpoint {checkpoint} is a folder; give a file name.");
+        if (resume && checkpoint is null) throw new UsageException("--dist-resume needs --dist-checkpoint FILE (the file to continue from).");
+        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--dist-checkpoint {checkpoint} is a folder; give a file name.");
 
-        if (mpi) return LaunchMpi(io, timeout, checkpoint, resume, ddpOptions, body);
-        if (ranks is int n) return LaunchThreads(io, n, timeout, checkpoint, resume, ddpOptions, body);
+        int? stopAfter = parse.GetValue(options.StopAfter);
+        if (stopAfter is not null && checkpoint is null) throw new UsageException("--stop-after is for testing --dist-resume; it needs --dist-checkpoint FILE.");
+        if (mpi) return LaunchMpi(io, timeout, checkpoint, resume, stopAfter, ddpOptions, body);
+        if (ranks is int n) return LaunchThreads(io, n, timeout, checkpoint, resume, stopAfter, ddpOptions, body);
         if (checkpoint is null) return body(io);
         // Checkpoints without distribution: one rank, on this thread.
-        return RunRank(io, new RankState(InProcessCommunicator.Create(1, timeout)[0], checkpoint, resume, ddpOptions, io), body);
+        return RunRank(io, new RankState(InProcessCommunicator.Create(1, timeout)[0], checkpoint, resume, ddpOptions, io) { StopAfter = stopAfter }, body);
     }
 
-    private static int LaunchThreads(CliContext io, int n, TimeSpan? timeout, string? checkpoint, bool resume, DistributedDataParallelOptions ddp, Func<CliContext, int> body)
+    private static int LaunchThreads(CliContext io, int n, TimeSpan? timeout, string? checkpoint, bool resume, int? stopAfter, DistributedDataParallelOptions ddp, Func<CliContext, int> body)
     {
         // The ranks share the cores: each gets its share of the kernel threads unless --threads says otherwise.
         int threadsBefore = WorkerPool.Threads;
@@ -79,7 +90,7 @@ public static class DistributedTraining
         try
         {
             var codes = InProcessCommunicator.Run(n, c =>
-                RunRank(c.Rank == 0 ? io : quiet, new RankState(c, checkpoint, resume, ddp, io) { Shared = shared }, body), timeout);
+                RunRank(c.Rank == 0 ? io : quiet, new RankState(c, checkpoint, resume, ddp, io) { Shared = shared, StopAfter = stopAfter }, body), timeout);
             return codes.FirstOrDefault(c => c != ExitCodes.Ok);
         }
         catch (CommunicatorException e)
@@ -93,7 +104,7 @@ public static class DistributedTraining
         }
     }
 
-    private static int LaunchMpi(CliContext io, TimeSpan? timeout, string? checkpoint, bool resume, DistributedDataParallelOptions ddp, Func<CliContext, int> body)
+    private static int LaunchMpi(CliContext io, TimeSpan? timeout, string? checkpoint, bool resume, int? stopAfter, DistributedDataParallelOptions ddp, Func<CliContext, int> body)
     {
         MpiCommunicator comm;
         try
@@ -110,7 +121,7 @@ public static class DistributedTraining
         int code;
         try
         {
-            code = RunRank(rankIo, new RankState(comm, checkpoint, resume, ddp, io), b => Common.Guard(b, () => body(b)));
+            code = RunRank(rankIo, new RankState(comm, checkpoint, resume, ddp, io) { StopAfter = stopAfter }, b => Common.Guard(b, () => body(b)));
         }
         catch (CommunicatorException e)
         {
@@ -160,18 +171,22 @@ public static class DistributedTraining
         int initial = 0;
         if (s.Resume && File.Exists(s.Checkpoint))
         {
-            // Replay the epoch-driven schedules to where the run stopped; the checkpoint restores the rate itself.
+            float startRate = optimizer.LearningRate;
             initial = DistributedCheckpoint.Load(s.Checkpoint!, model, optimizer);
             if (initial >= options.Epochs)
                 throw new UsageException($"{s.Checkpoint} already holds {initial} epochs; ask for more with --epochs (now {options.Epochs}).");
-            float lr = optimizer.LearningRate;
+            // Replay the epoch-driven schedules from the run's first rate to where it stopped (they take
+            // their base rate from the first step); the checkpoint then restores the rate itself.
+            float savedRate = optimizer.LearningRate;
+            optimizer.LearningRate = startRate;
             foreach (var cb in options.Callbacks.OfType<LearningRateScheduler>())
                 if (!cb.Schedule.NeedsMetric)
                     for (int e = 0; e < initial; e++) cb.Schedule.Step(optimizer);
-            optimizer.LearningRate = lr;
+            optimizer.LearningRate = savedRate;
             if (s.Comm.Rank == 0) s.Root.Line($"resumed from {s.Checkpoint} after epoch {initial}");
         }
         if (s.Checkpoint is not null) options.Callbacks.Add(new DistributedCheckpoint(s.Checkpoint, s.Comm));
+        if (s.StopAfter is int k) options.Callbacks.Add(new StopAfter(initial + k));
         using var ddp = new DistributedDataParallel(model, s.Comm, s.Options);
         return DistributedTrainer.Fit(ddp, train, loss, optimizer, options, initial);
     }
@@ -188,6 +203,18 @@ public static class DistributedTraining
         public DistributedDataParallelOptions Options { get; } = options;
         public CliContext Root { get; } = root;
         public SharedData? Shared { get; init; }
+        public int? StopAfter { get; init; }
+    }
+
+    /// <summary>Ends the run after an epoch, as an interruption would (for tests of --dist-resume).</summary>
+    private sealed class StopAfter(int epoch) : ITrainingCallback
+    {
+        public bool OnEpochEnd(TrainingContext context, EpochResult result)
+        {
+            if (result.Epoch < epoch) return true;
+            context.History.StoppedReason = $"--stop-after: stopped after epoch {epoch}";
+            return false;
+        }
     }
 
     private sealed class SharedData
@@ -236,19 +263,25 @@ public sealed class DistributedCliOptions
         HelpName = "SECONDS",
     };
 
-    /// <summary>--checkpoint FILE</summary>
-    public Option<string?> Checkpoint { get; } = new("--checkpoint")
+    /// <summary>--dist-checkpoint FILE</summary>
+    public Option<string?> Checkpoint { get; } = new("--dist-checkpoint")
     {
         Description = "Write model, optimiser state and epoch to FILE after every epoch (atomically, rank 0 only)",
         HelpName = "FILE",
     };
 
-    /// <summary>--resume</summary>
-    public Option<bool> Resume { get; } = new("--resume")
+    /// <summary>--dist-resume</summary>
+    public Option<bool> Resume { get; } = new("--dist-resume")
     {
-        Description = "Continue from --checkpoint FILE when it exists (with the same or a different number of ranks)",
+        Description = "Continue from --dist-checkpoint FILE when it exists (with the same or a different number of ranks)",
     };
 
     /// <summary>--overlap (hidden)</summary>
     public Option<bool> Overlap { get; } = new("--overlap") { Description = "Reduce gradient buckets while backward runs", Hidden = true };
+
+    /// <summary>--bucket-kb N (hidden): the gradient bucket size, for measurements.</summary>
+    public Option<int?> BucketKb { get; } = new("--bucket-kb") { Description = "Largest gradient bucket in KiB (default 4096)", Hidden = true };
+
+    /// <summary>--stop-after N (hidden): end the run after N epochs, as an interruption would (tests of --dist-resume).</summary>
+    public Option<int?> StopAfter { get; } = new("--stop-after") { Description = "Stop after N epochs of this run (with --dist-checkpoint: to test --dist-resume)", Hidden = true };
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Nabla.Data;
+using Nabla.Nn;
 using Nabla.Onnx;
 using Nabla.Serialization;
 using Spectre.Console;
@@ -26,21 +27,27 @@ public static class ExportCommand
             Description = "Shape of one example without the batch, e.g. 784 or 1,28,28 (default: the shape recorded in the model file)",
             HelpName = "D1,D2,…",
         };
+        var arch = new Option<string?>("--arch")
+        {
+            Description = "Architecture JSON (ModelFile.Architecture) for a plain safetensors file without Nabla's metadata, e.g. weights saved by PyTorch",
+            HelpName = "FILE",
+        };
         var command = new Command("export", "Export a saved model to ONNX, for ONNX Runtime and other ONNX tools");
         command.Options.Add(onnx);
         command.Options.Add(model);
         command.Options.Add(shape);
-        command.SetAction(p => Common.Guard(io, () => Run(io, p.GetValue(model)!, p.GetValue(onnx)!, p.GetValue(shape))));
+        command.Options.Add(arch);
+        command.SetAction(p => Common.Guard(io, () => Run(io, p.GetValue(model)!, p.GetValue(onnx)!, p.GetValue(shape), p.GetValue(arch))));
         return command;
     }
 
     /// <summary>Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/>.</summary>
-    public static int Run(CliContext io, string modelPath, string onnxPath, string? inputShape)
+    public static int Run(CliContext io, string modelPath, string onnxPath, string? inputShape, string? archPath = null)
     {
         string full = Path.GetFullPath(modelPath);
         if (Directory.Exists(full)) throw new UsageException($"model file {full} is a folder; give the .safetensors file.");
         if (!File.Exists(full)) throw new UsageException($"model file {full} does not exist.");
-        var (model, meta) = LoadModel(full);
+        var (model, meta) = LoadModel(full, archPath is null ? null : ReadArchitecture(archPath));
         string? shapeText = inputShape ?? meta.GetValueOrDefault(ModelInfo.Keys.InputShape);
         if (shapeText is null)
             throw new UsageException($"{full} does not record the shape of its input; give it with --input-shape (e.g. 784 or 1,28,28).");
@@ -63,11 +70,23 @@ public static class ExportCommand
         return ExitCodes.Ok;
     }
 
-    private static (Nabla.Nn.Module Model, Dictionary<string, string> Metadata) LoadModel(string full)
+    private static string ReadArchitecture(string archPath)
+    {
+        string full = Path.GetFullPath(archPath);
+        if (!File.Exists(full)) throw new UsageException($"architecture file {full} does not exist.");
+        long size = new FileInfo(full).Length;
+        if (size > MaxArchitectureBytes)
+            throw new UsageException($"architecture file {full} is {size:N0} bytes; an architecture is JSON of at most {MaxArchitectureBytes:N0} bytes.");
+        return File.ReadAllText(full);
+    }
+
+    private const long MaxArchitectureBytes = 16L << 20;
+
+    private static (Nabla.Nn.Module Model, Dictionary<string, string> Metadata) LoadModel(string full, string? architecture)
     {
         try
         {
-            var (model, meta) = ModelFile.Load(full);
+            var (model, meta) = architecture is null ? ModelFile.Load(full) : ModelFile.Load(full, architecture);
             return (model, meta);
         }
         catch (InvalidDataFileException e)
@@ -75,7 +94,7 @@ public static class ExportCommand
             throw new UsageException($"{full} is not a usable Nabla model file: {e.Message}");
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException or FormatException
-                                     or NotSupportedException or System.Text.Json.JsonException)
+                                     or NotSupportedException or System.Text.Json.JsonException or LayerConfigException)
         {
             throw new UsageException($"{full} is not a usable Nabla model file: {e.Message}");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Nabla.Data;
 using SkiaSharp;
 
 namespace Nabla.Cli.Commands;
@@ -168,101 +169,19 @@ public static class ImageInput
     /// </summary>
     public static float[] ToModelInput(GrayImage image, int height, int width, ImageFit fit, out bool inverted)
     {
-        inverted = BorderMean(image) > 0.5f;
-        var ink = new float[image.Pixels.Length];
-        for (int i = 0; i < ink.Length; i++) ink[i] = inverted ? 1f - image.Pixels[i] : image.Pixels[i];
+        // One implementation with the browser playground: Nabla.Data.DigitImage.
+        var ink = DigitImage.ToInk(image.Pixels, image.Width, image.Height, out inverted);
         if (image.Width == width && image.Height == height) return ink;
         if (fit == ImageFit.Stretch) return Resize(ink, image.Width, image.Height, 0, 0, image.Width, image.Height, width, height);
-
-        // Crop to the ink (pixels clearly above the background level).
-        float threshold = 0.25f;
-        int x0 = int.MaxValue, y0 = int.MaxValue, x1 = -1, y1 = -1;
-        for (int y = 0; y < image.Height; y++)
-            for (int x = 0; x < image.Width; x++)
-                if (ink[y * image.Width + x] > threshold)
-                {
-                    x0 = Math.Min(x0, x); x1 = Math.Max(x1, x);
-                    y0 = Math.Min(y0, y); y1 = Math.Max(y1, y);
-                }
-        if (x1 < 0) return Resize(ink, image.Width, image.Height, 0, 0, image.Width, image.Height, width, height);
-        int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
-
-        // Longer side to 20/28 of the input, aspect kept.
-        double scale = Math.Min(width * 20.0 / 28 / cw, height * 20.0 / 28 / ch);
-        int bw = Math.Clamp((int)Math.Round(cw * scale), 1, width), bh = Math.Clamp((int)Math.Round(ch * scale), 1, height);
-        var box = Resize(ink, image.Width, image.Height, x0, y0, cw, ch, bw, bh);
-
-        // Centre of mass to the centre of the input.
-        double mass = 0, mx = 0, my = 0;
-        for (int y = 0; y < bh; y++)
-            for (int x = 0; x < bw; x++)
-            {
-                float v = box[y * bw + x];
-                mass += v; mx += v * (x + 0.5); my += v * (y + 0.5);
-            }
-        int ox = (width - bw) / 2, oy = (height - bh) / 2;
-        if (mass > 0)
-        {
-            ox = (int)Math.Round(width / 2.0 - mx / mass);
-            oy = (int)Math.Round(height / 2.0 - my / mass);
-        }
-        ox = Math.Clamp(ox, 0, width - bw);
-        oy = Math.Clamp(oy, 0, height - bh);
-        var result = new float[width * height];
-        for (int y = 0; y < bh; y++)
-            Array.Copy(box, y * bw, result, (oy + y) * width + ox, bw);
-        return result;
-    }
-
-    private static float BorderMean(GrayImage img)
-    {
-        double sum = 0;
-        int n = 0;
-        for (int x = 0; x < img.Width; x++)
-        {
-            sum += img.Pixels[x] + img.Pixels[(img.Height - 1) * img.Width + x];
-            n += 2;
-        }
-        for (int y = 0; y < img.Height; y++)
-        {
-            sum += img.Pixels[y * img.Width] + img.Pixels[y * img.Width + img.Width - 1];
-            n += 2;
-        }
-        return (float)(sum / n);
+        return DigitImage.CenterByMass(ink, image.Width, image.Height, height, width);
     }
 
     /// <summary>
     /// Resamples the rectangle (sx, sy, sw, sh) of a w-wide image to dw×dh by area averaging (each output pixel is
-    /// the mean of the source area it covers, with fractional coverage at the edges).
+    /// the mean of the source area it covers, with fractional coverage at the edges); see <see cref="DigitImage.Resize"/>.
     /// </summary>
-    public static float[] Resize(float[] src, int w, int h, int sx, int sy, int sw, int sh, int dw, int dh)
-    {
-        var dst = new float[dw * dh];
-        double fx = (double)sw / dw, fy = (double)sh / dh;
-        for (int y = 0; y < dh; y++)
-        {
-            double ya = sy + y * fy, yb = ya + fy;
-            for (int x = 0; x < dw; x++)
-            {
-                double xa = sx + x * fx, xb = xa + fx;
-                double sum = 0, area = 0;
-                for (int yy = (int)Math.Floor(ya); yy < Math.Min(h, (int)Math.Ceiling(yb)); yy++)
-                {
-                    double cy = Math.Min(yb, yy + 1) - Math.Max(ya, yy);
-                    if (cy <= 0) continue;
-                    for (int xx = (int)Math.Floor(xa); xx < Math.Min(w, (int)Math.Ceiling(xb)); xx++)
-                    {
-                        double cx = Math.Min(xb, xx + 1) - Math.Max(xa, xx);
-                        if (cx <= 0) continue;
-                        sum += src[yy * w + xx] * cx * cy;
-                        area += cx * cy;
-                    }
-                }
-                dst[y * dw + x] = area > 0 ? (float)(sum / area) : 0f;
-            }
-        }
-        return dst;
-    }
+    public static float[] Resize(float[] src, int w, int h, int sx, int sy, int sw, int sh, int dw, int dh) =>
+        DigitImage.Resize(src, w, h, sx, sy, sw, sh, dw, dh);
 
     /// <summary>Writes a PGM P5 (8-bit) file: <paramref name="pixels"/> in [0, 1], 1 = white.</summary>
     public static void WritePgm(string path, int width, int height, ReadOnlySpan<float> pixels)

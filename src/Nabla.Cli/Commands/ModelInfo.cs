@@ -36,7 +36,7 @@ public sealed class ModelInfo
     }
 
     /// <summary>The loaded model.</summary>
-    public required Sequential Model { get; init; }
+    public required Module Model { get; init; }
 
     /// <summary>All metadata of the file.</summary>
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
@@ -78,7 +78,7 @@ public sealed class ModelInfo
     {
         var m = new Dictionary<string, string>
         {
-            [Keys.InputShape] = (data.Height * data.Width).ToString(CultureInfo.InvariantCulture),
+            [Keys.InputShape] = (data.Channels * data.Height * data.Width).ToString(CultureInfo.InvariantCulture),
             [Keys.ImageShape] = FormattableString.Invariant($"{data.Height},{data.Width}"),
             [Keys.Classes] = data.Classes.ToString(CultureInfo.InvariantCulture),
             [Keys.ClassNames] = string.Join("|", data.ClassNames),
@@ -106,6 +106,7 @@ public sealed class ModelInfo
         {
             Module loaded;
             (loaded, meta) = ModelFile.Load(full);
+            if (loaded is not Sequential && ZooModels.Info(full, loaded, meta) is { } zoo) return zoo;
             model = loaded as Sequential
                 ?? throw new UsageException($"{full}: the model is a {loaded.GetType().Name}; nabla's commands work with MLP classifiers made by 'nabla train'.");
         }
@@ -163,7 +164,7 @@ public sealed class ModelInfo
             throw new UsageException($"the model was trained on {Data}, which does not exist here; pass --data DIR.");
         // The model's outputs are the classes: a subset of them in the data is fine, a label beyond them an error.
         var data = DataLoading.Load(source, Seed, Limit, Outputs);
-        if (data.Height * data.Width != Inputs)
+        if (data.Channels * data.Height * data.Width != Inputs)
             throw new UsageException($"{data.Folder} holds {data.Height}x{data.Width} images ({data.Height * data.Width} values) but the model {Path} takes {Inputs} inputs ({Image.Height}x{Image.Width}).");
         if (data.Classes > Outputs)
             throw new UsageException($"{data.Folder} has labels up to {data.Classes - 1} but the model {Path} has only {Outputs} outputs.");

@@ -6,8 +6,8 @@ using Nabla.Training;
 namespace Nabla.Cli.Commands;
 
 /// <summary>
-/// <c>nabla train --checkpoint-dir DIR</c> and <c>--resume-from DIR</c>: the run's settings are kept in DIR/train-settings.json
-/// beside the library's checkpoint (see <see cref="CheckpointOptions"/>), so that <c>--resume-from DIR</c> needs nothing else.
+/// <c>nabla train --checkpoint DIR</c> and <c>--resume DIR</c>: the run's settings are kept in DIR/train-settings.json
+/// beside the library's checkpoint (see <see cref="CheckpointOptions"/>), so that <c>--resume DIR</c> needs nothing else.
 /// </summary>
 public static class TrainCheckpoint
 {
@@ -39,6 +39,7 @@ public static class TrainCheckpoint
             ["classes"] = s.Classes,
             ["skip_divergent_steps"] = s.SkipDivergentSteps,
             ["checkpoint_every"] = s.CheckpointEvery,
+            ["model"] = s.Model,
             ["task"] = s.Task,
             ["target"] = s.Target,
             ["init"] = s.Init is null ? null : Path.GetFullPath(s.Init),
@@ -52,14 +53,14 @@ public static class TrainCheckpoint
         });
     }
 
-    /// <summary>Reads the settings of the run checkpointed in <paramref name="dir"/>, for <c>--resume-from</c>.</summary>
+    /// <summary>Reads the settings of the run checkpointed in <paramref name="dir"/>, for <c>--resume</c>.</summary>
     public static TrainSettings LoadSettings(string dir, int? threads)
     {
-        if (string.IsNullOrWhiteSpace(dir)) throw new UsageException("--resume-from: the folder is empty; give the --checkpoint-dir folder of the run.");
+        if (string.IsNullOrWhiteSpace(dir)) throw new UsageException("--resume: the folder is empty; give the --checkpoint folder of the run.");
         string full = Path.GetFullPath(dir);
         string file = Path.Combine(full, SettingsFile);
         if (!File.Exists(file))
-            throw new UsageException($"--resume-from {full}: no {SettingsFile} there; give the folder a run was started with (nabla train --checkpoint-dir DIR).");
+            throw new UsageException($"--resume {full}: no {SettingsFile} there; give the folder a run was started with (nabla train --checkpoint DIR).");
         JsonObject o;
         try
         {
@@ -102,6 +103,7 @@ public static class TrainCheckpoint
             Checkpoint = full,
             CheckpointEvery = Get<int>("checkpoint_every"),
             Resume = true,
+            Model = o["model"] is null ? new TrainSettings().Model : Get<string>("model"),
             Task = o["task"] is null ? "classification" : Get<string>("task"),
             Target = o["target"] is null ? null : Get<string>("target"),
             Init = o["init"] is null ? null : Get<string>("init"),

@@ -84,19 +84,21 @@ public static class TrainCommand
         });
         var onDivergence = new Option<string>("--on-divergence") { Description = "What to do with a step whose loss or gradient is not finite or explodes: stop (exit code 3, --out untouched) or skip the step", HelpName = "stop|skip", DefaultValueFactory = _ => "stop" };
         onDivergence.AcceptOnlyFromAmong("stop", "skip");
-        var checkpoint = new Option<string?>("--checkpoint-dir") { Description = "Write exact checkpoints (weights, optimiser, schedule, position in the data order, random states) to DIR at each epoch end, to resume a killed run bit for bit with --resume-from DIR", HelpName = "DIR" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint-dir: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
-        var resumeDir = new Option<string?>("--resume-from") { Description = "Continue the run checkpointed in DIR (--checkpoint-dir) with its settings (only --threads may be given besides)", HelpName = "DIR" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Write checkpoints (weights, optimiser, schedule, data position, random states) to DIR at each epoch end, to resume a killed run with --resume DIR", HelpName = "DIR" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
+        var zooModel = ZooModels.AddOption(command); // --model
         var distributed = DistributedTraining.AddOptions(command);
-        command.SetAction(p => Common.Guard(io, () => DistributedTraining.Launch(io, p, distributed, rankIo => p.GetValue(resumeDir) is string resumeFrom
-            ? Run(rankIo, ResumeSettings(p, command, resumeFrom, p.GetValue(threads)))
-            : Run(rankIo, new TrainSettings
+        command.SetAction(p => Common.Guard(io, () => p.GetValue(resumeDir) is string resumeFrom
+            ? Run(io, ResumeSettings(p, command, resumeFrom, p.GetValue(threads)))
+            : DistributedTraining.Launch(io, p, distributed, rankIo => Run(rankIo, new TrainSettings
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
+            Model = p.GetValue(zooModel)!,
             Activation = p.GetValue(activation)!,
             Epochs = p.GetValue(epochs),
             Batch = p.GetValue(batch),
@@ -115,14 +117,14 @@ public static class TrainCommand
             Out = p.GetValue(output)!,
             Threads = p.GetValue(threads),
             Limit = p.GetValue(limit),
-            Classes = p.GetValue(classes),
-            SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
-            Checkpoint = p.GetValue(checkpoint),
-            CheckpointEvery = p.GetValue(checkpointEvery),
             Task = p.GetValue(extras.Task)!,
             Target = p.GetValue(extras.Target),
             Init = p.GetValue(extras.Init),
             Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
+            Classes = p.GetValue(classes),
+            SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
+            Checkpoint = p.GetValue(checkpoint),
+            CheckpointEvery = p.GetValue(checkpointEvery),
         }))));
         return command;
     }
@@ -130,9 +132,9 @@ public static class TrainCommand
     /// <summary>The settings of the run to resume; any option given besides --resume and --threads is an error.</summary>
     private static TrainSettings ResumeSettings(ParseResult p, Command command, string dir, int? threads)
     {
-        var extra = command.Options.Where(o => o.Name is not ("--resume-from" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var extra = command.Options.Where(o => o.Name is not ("--resume" or "--threads") && p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (extra.Count > 0)
-            throw new UsageException($"--resume-from continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
+            throw new UsageException($"--resume continues the run with its saved settings; drop {string.Join(", ", extra)} (only --threads may be given).");
         return TrainCheckpoint.LoadSettings(dir, threads);
     }
 
@@ -231,7 +233,7 @@ public static class TrainCommand
         if (s.Checkpoint is string ckNew && !s.Resume)
         {
             if (File.Exists(Path.Combine(Path.GetFullPath(ckNew), CheckpointOptions.FileName)))
-                throw new UsageException($"--checkpoint-dir {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume-from {Path.GetFullPath(ckNew)} or choose an empty folder.");
+                throw new UsageException($"--checkpoint {Path.GetFullPath(ckNew)} already holds a checkpoint; continue it with --resume {Path.GetFullPath(ckNew)} or choose an empty folder.");
             TrainCheckpoint.SaveSettings(ckNew, s);
         }
         string outPath = TrainPreflight.WritableFile("--out", s.Out);
@@ -246,17 +248,18 @@ public static class TrainCommand
         var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes));
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
-        TrainPreflight.CheckSize(s.Layers, data.Height * data.Width, data.Classes);
-        var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
+        if (s.Model == "mlp") TrainPreflight.CheckSize(s.Layers, data.Channels * data.Height * data.Width, data.Classes);
+        Module model = s.Model == "mlp" ? BuildModel(data.Channels * data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout)
+            : ZooModels.Build(s.Model, data, new Random(s.Seed));
         TrainExtras.ApplyTransfer(io, model, s);
         var loss = new CrossEntropyLoss();
         var optimizer = CreateOptimizer(s, model.Parameters());
         var schedule = CreateSchedule(s.Schedule, s.Epochs);
-        string arch = string.Join("-", new[] { data.Height * data.Width }.Concat(s.Layers).Append(data.Classes));
+        string arch = s.Model != "mlp" ? ZooModels.Describe(s.Model, data) : string.Join("-", new[] { data.Channels * data.Height * data.Width }.Concat(s.Layers).Append(data.Classes)) + " MLP";
 
         io.Markup($"[bold]data[/]   {Markup.Escape(data.Name)}: {data.Height}x{data.Width} images, {data.Classes} classes");
         io.Markup($"       {Markup.Escape(data.Split)}");
-        io.Markup($"[bold]model[/]  {arch} MLP, {s.Activation}{(s.Dropout > 0 ? $", dropout {Common.F(s.Dropout, "G4")}" : "")}, {model.ParameterCount:N0} parameters");
+        io.Markup($"[bold]model[/]  {arch}, {s.Activation}{(s.Dropout > 0 ? $", dropout {Common.F(s.Dropout, "G4")}" : "")}, {model.ParameterCount:N0} parameters");
         string momentumText = optimizer switch
         {
             Sgd { Momentum: > 0f } sgd => $" momentum {Common.F(sgd.Momentum, "G4")}",
@@ -274,7 +277,7 @@ public static class TrainCommand
             options.Checkpoint = co;
             io.Markup($"       checkpoints in {Markup.Escape(co.Directory)}{(s.CheckpointEvery > 0 ? $" every {s.CheckpointEvery} steps and" : "")} at each epoch end{(s.Resume && File.Exists(co.FilePath) ? " (resuming)" : "")}");
         }
-        if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
+        if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
         var stopper = s.EarlyStop is int patience ? new EarlyStopping(MonitoredMetric.ValidationLoss, patience, restoreBestWeights: true) : null;
@@ -310,9 +313,9 @@ public static class TrainCommand
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
         // Plots come after the model is safe: a plotting failure must not lose the trained model.
-        if (s.Plot is string plotFile && DistributedTraining.IsRoot)
+        if (s.Plot is string plotFile)
         {
-            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
+            string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch}, {s.Optimizer}");
             string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
             io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
         }
@@ -414,6 +417,9 @@ public sealed record TrainSettings
     /// <summary>Hidden layer sizes.</summary>
     public int[] Layers { get; init; } = [256, 128];
 
+    /// <summary>The model: mlp (of <see cref="Layers"/>), lenet5 or resnet (see <see cref="ZooModels"/>).</summary>
+    public string Model { get; init; } = "mlp";
+
     /// <summary>Hidden activation: relu, tanh, sigmoid or leaky-relu.</summary>
     public string Activation { get; init; } = "relu";
 
@@ -462,6 +468,18 @@ public sealed record TrainSettings
     /// <summary>Seeded subset size per data file (null: all).</summary>
     public int? Limit { get; init; }
 
+    /// <summary>classification (image folders) or regression (a CSV file with <see cref="Target"/>).</summary>
+    public string Task { get; init; } = "classification";
+
+    /// <summary>The CSV column to predict (regression).</summary>
+    public string? Target { get; init; }
+
+    /// <summary>A model file whose matching weights start the model (transfer learning), or null.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>Name prefixes of the parameters to freeze.</summary>
+    public string[] Freeze { get; init; } = [];
+
     /// <summary>Number of classes (null: the largest label + 1, confirmed against the data).</summary>
     public int? Classes { get; init; }
 
@@ -476,16 +494,4 @@ public sealed record TrainSettings
 
     /// <summary>Whether this run resumes the one checkpointed in <see cref="Checkpoint"/>.</summary>
     public bool Resume { get; init; }
-
-    /// <summary>classification (image folders) or regression (a CSV file with <see cref="Target"/>).</summary>
-    public string Task { get; init; } = "classification";
-
-    /// <summary>The CSV column to predict (regression).</summary>
-    public string? Target { get; init; }
-
-    /// <summary>A model file whose matching weights start the model (transfer learning), or null.</summary>
-    public string? Init { get; init; }
-
-    /// <summary>Name prefixes of the parameters to freeze.</summary>
-    public string[] Freeze { get; init; } = [];
 }

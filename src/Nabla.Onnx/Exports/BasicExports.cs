@@ -24,6 +24,8 @@ public static partial class OnnxExporter
         // Exported in evaluation mode, where dropout and noise are the identity.
         Register<Dropout>("Dropout", (_, _, x) => x.Name);
         Register<GaussianNoise>("GaussianNoise", (_, _, x) => x.Name);
+        // The data-parallel wrapper is its model at inference (PyTorch's DDP names it "module").
+        Register<Distributed.DistributedDataParallel>("DistributedDataParallel", (ctx, ddp, x) => ctx.Export(ddp.Module, x, "module").Name);
         Register<Sequential>("Sequential", (ctx, seq, x) =>
         {
             var value = x;

@@ -151,7 +151,7 @@ public static class DistributedTrainer
         var counts = new long[classes * classes];
         if (count > 0)
         {
-            var share = data.Subset(Enumerable.Range(start, count).ToArray());
+            var share = Share(data, start, count);
             var r = Trainer.Evaluate(model, share, loss, batchSize, binaryThreshold);
             lossSum[0] = r.Loss * count;
             for (int i = 0; i < classes; i++)
@@ -164,6 +164,21 @@ public static class DistributedTrainer
             for (int j = 0; j < classes; j++)
                 for (long k = counts[i * classes + j]; k > 0; k--) confusion.Add(i, j);
         return new EvaluationResult(lossSum[0] / data.Count, confusion.Accuracy, confusion);
+    }
+
+    // Each rank's evaluation share, copied once per data set rather than every epoch.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Dataset, Dictionary<(int Start, int Count), Dataset>> shares = new();
+
+    private static Dataset Share(Dataset data, int start, int count)
+    {
+        if (start == 0 && count == data.Count) return data;
+        var byRange = shares.GetValue(data, _ => new());
+        lock (byRange)
+        {
+            if (!byRange.TryGetValue((start, count), out var share))
+                byRange[(start, count)] = share = data.Subset(Enumerable.Range(start, count).ToArray());
+            return share;
+        }
     }
 
     private static bool AllFinite(IReadOnlyList<Parameter> parameters)

@@ -59,7 +59,11 @@ internal enum GemmAlgorithm
 /// </remarks>
 public static unsafe partial class Gemm
 {
-    /// <summary>The fastest path this machine supports, decided once at start-up.</summary>
+    /// <summary>
+    /// The path <see cref="GemmPath.Auto"/> runs, decided once at start-up: NABLA_GEMM_PATH if set,
+    /// else the path <c>nabla bench --tune</c> measured fastest on this CPU model (cached in the
+    /// user's cache folder, see <see cref="GemmTuning"/>), else the widest vectors the CPU has.
+    /// </summary>
     public static readonly GemmPath BestPath = Detect();
 
     /// <summary>
@@ -87,31 +91,56 @@ public static unsafe partial class Gemm
     // A GEMV reads each matrix element once; 1×784×256 (0.2 M) gained ~1.1-1.2× on two threads.
     internal const long ParallelGemvMacs = 64 * 1024;
 
-    private static GemmPath Detect()
+    /// <summary>
+    /// Whether the CPU has AVX-512 (F): the 512-bit kernels run whenever it does. .NET's
+    /// <c>Vector512.IsHardwareAccelerated</c> only says whether the runtime <em>prefers</em> 512-bit
+    /// vectors (false on Intel by default, DOTNET_PreferredVectorBitWidth=256); the Vector512
+    /// operations still compile to zmm instructions when the ISA is there (checked with
+    /// DOTNET_JitDisasm), so that preference is not a reason to give up half the FMA width.
+    /// </summary>
+    internal static bool HasAvx512 => Avx512F.IsSupported;
+
+    /// <summary>Whether the CPU has AVX2 and FMA (256-bit kernels).</summary>
+    internal static bool HasAvx2 => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>The fastest path by capability alone (before any measured preference).</summary>
+    internal static GemmPath Capable()
     {
-        if (Vector512.IsHardwareAccelerated) return GemmPath.Avx512;
-        if (Vector256.IsHardwareAccelerated && Fma.IsSupported) return GemmPath.Avx2;
+        if (HasAvx512) return GemmPath.Avx512;
+        if (HasAvx2) return GemmPath.Avx2;
         if (Vector.IsHardwareAccelerated) return GemmPath.Vector;
         return GemmPath.Scalar;
+    }
+
+    private static GemmPath Detect()
+    {
+        // NABLA_GEMM_PATH forces a path (avx512, avx2, vector, scalar); else a preference measured by
+        // `nabla bench --tune` on this CPU model, if any; else the widest vectors the CPU has.
+        if (Enum.TryParse(Environment.GetEnvironmentVariable("NABLA_GEMM_PATH"), ignoreCase: true, out GemmPath forced)
+            && forced != GemmPath.Auto && IsSupported(forced))
+            return forced;
+        if (GemmTuning.CachedPath() is GemmPath tuned && IsSupported(tuned)) return tuned;
+        return Capable();
     }
 
     /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>
     public static bool IsSupported(GemmPath path) => path switch
     {
         GemmPath.Auto or GemmPath.Scalar => true,
-        GemmPath.Avx512 => Vector512.IsHardwareAccelerated,
-        GemmPath.Avx2 => Vector256.IsHardwareAccelerated && Fma.IsSupported,
+        GemmPath.Avx512 => HasAvx512,
+        GemmPath.Avx2 => HasAvx2,
         GemmPath.Vector => Vector.IsHardwareAccelerated,
         _ => false,
     };
 
     /// <summary>
-    /// The path a request for <paramref name="path"/> actually runs: itself when supported, else the
-    /// fastest supported path below it (never faster than asked for, so forcing tests the slow path).
+    /// The path a request for <paramref name="path"/> actually runs: <see cref="BestPath"/> for
+    /// <see cref="GemmPath.Auto"/>, itself when supported, else the fastest supported path below it
+    /// (never faster than asked for, so forcing tests the slow path).
     /// </summary>
     public static GemmPath Resolve(GemmPath path)
     {
-        if (path == GemmPath.Auto || path < BestPath) return BestPath;
+        if (path == GemmPath.Auto) return BestPath;
         while (!IsSupported(path)) path++;
         return path;
     }

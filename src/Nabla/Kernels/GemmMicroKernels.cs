@@ -54,10 +54,12 @@ internal readonly unsafe struct Avx512Kernel : IMicroKernel
 {
     public static int MR => 8;
     public static int NR => 32;
-    // A block 240×256×4 B = 240 KB in L2; B micro-panel 256×32×4 B = 32 KB in the 48 KB L1.
-    public static int MC => 240;
-    public static int KC => 256;
-    public static int NC => 4096;
+    // From the caches (GemmBlocks.For): on a 32 KiB L1d KC = 128 (B micro-panel 16 KiB), on Zen 5's 48 KiB 192.
+    // Static readonly ints: tier-1 code sees them as constants, as it did the literals before.
+    private static readonly int Mc = GemmBlocks.Current(8, 32).MC, Kc = GemmBlocks.Current(8, 32).KC, Nc = GemmBlocks.Current(8, 32).NC;
+    public static int MC => Mc;
+    public static int KC => Kc;
+    public static int NC => Nc;
 
     public static void Run(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {
@@ -138,10 +140,12 @@ internal readonly unsafe struct Avx2Kernel : IMicroKernel
 {
     public static int MR => 6;
     public static int NR => 16;
-    // B micro-panel 256×16×4 B = 16 KB in L1 (32 KB on most AVX2 parts); A block 192 KB in L2.
-    public static int MC => 192;
-    public static int KC => 256;
-    public static int NC => 4096;
+    // From the caches (GemmBlocks.For): on a 32 KiB L1d KC = 256 (B micro-panel 16 KiB).
+    // Static readonly ints: tier-1 code sees them as constants, as it did the literals before.
+    private static readonly int Mc = GemmBlocks.Current(6, 16).MC, Kc = GemmBlocks.Current(6, 16).KC, Nc = GemmBlocks.Current(6, 16).NC;
+    public static int MC => Mc;
+    public static int KC => Kc;
+    public static int NC => Nc;
 
     public static void Run(nint kc, float* a, float* b, nint ldb, float* c, nint ldc, float alpha, float beta)
     {

@@ -251,7 +251,7 @@ internal static unsafe class GemmPacking
     {
         if (cols == nr)
         {
-            if (nr == 32 && Vector512.IsHardwareAccelerated)
+            if (nr == 32 && Gemm.HasAvx512)
             {
                 for (int p = 0; p < kc; p++, src += ldb, d += 32)
                 {

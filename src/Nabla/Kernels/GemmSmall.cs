@@ -127,12 +127,12 @@ internal static unsafe class SmallGemm
     /// <summary>y[0..w) = alpha·Σ_p x[p·incx]·m[p·ldm + j] + beta·y (beta 0: y not read).</summary>
     private static void Strip(float* x, nint incx, float* m, nint ldm, int k, float* y, int w, float alpha, float beta, GemmPath path)
     {
-        if (path == GemmPath.Avx512 && Vector512.IsHardwareAccelerated)
+        if (path == GemmPath.Avx512 && Gemm.HasAvx512)
         {
             StripAvx512(x, incx, m, ldm, k, y, w, alpha, beta);
             return;
         }
-        if (path == GemmPath.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported)
+        if (path == GemmPath.Avx2 && Gemm.HasAvx2)
         {
             StripAvx2(x, incx, m, ldm, k, y, w, alpha, beta);
             return;

@@ -57,6 +57,9 @@ public static unsafe class WorkerPool
 
     private static int _threads = Math.Clamp(Environment.ProcessorCount, 1, MaxThreads);
 
+    // In a browser (WebAssembly) there is one thread: never start workers there, every loop runs serially.
+    private static readonly bool SingleThreaded = OperatingSystem.IsBrowser();
+
     // Job state, written by the caller that holds _busy while the generation is odd (closed).
     private static long _ticket;
     private static delegate*<void*, int, void> _fn;
@@ -73,11 +76,11 @@ public static unsafe class WorkerPool
     /// <summary>
     /// The maximum number of threads (the calling thread included) a parallel loop uses.
     /// Defaults to <see cref="Environment.ProcessorCount"/>; 1 makes every loop serial.
-    /// Values are clamped to [1, 256].
+    /// Values are clamped to [1, 256]. Always 1 in a browser (WebAssembly), where no worker thread is started.
     /// </summary>
     public static int Threads
     {
-        get => Volatile.Read(ref _threads);
+        get => SingleThreaded ? 1 : Volatile.Read(ref _threads);
         set => Volatile.Write(ref _threads, Math.Clamp(value, 1, MaxThreads));
     }
 
@@ -101,7 +104,7 @@ public static unsafe class WorkerPool
     {
         if (count <= 0) return;
         int threads = Math.Min(Math.Min(maxThreads, MaxThreads), count);
-        if (threads <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (threads <= 1 || SingleThreaded || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             for (int i = 0; i < count; i++) body.Invoke(i);
             return;

@@ -8,7 +8,7 @@ namespace Nabla.Models;
 /// the activation (and dropout when p &gt; 0), then a dense output layer. Input of any rank is
 /// flattened to [N, features]. Its layers are the children of <c>layers</c>.
 /// </summary>
-public sealed class Mlp : Module
+public sealed class Mlp : Module, IConfigurable
 {
     private readonly Sequential layers;
 
@@ -20,7 +20,7 @@ public sealed class Mlp : Module
             throw new ArgumentException($"Mlp: sizes {inFeatures}, [{string.Join(", ", hidden)}], {numClasses} must be positive.");
         var r = rng ?? RandomSource.Shared;
         InFeatures = inFeatures; Hidden = (int[])hidden.Clone(); NumClasses = numClasses; ActivationName = activation; Dropout = dropout;
-        layers = new Sequential();
+        layers = RegisterModule("layers", new Sequential());
         int last = inFeatures;
         foreach (int h in hidden)
         {

@@ -8,7 +8,7 @@ namespace Nabla.Models;
 /// norm, added to the shortcut (the input itself, or a strided 1×1 conv + batch norm where the
 /// size or width changes), then ReLU. Names follow torchvision: conv1, bn1, conv2, bn2, downsample.
 /// </summary>
-public sealed class BasicBlock : Module
+public sealed class BasicBlock : Module, IConfigurable
 {
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;
@@ -19,12 +19,12 @@ public sealed class BasicBlock : Module
     {
         var r = rng ?? RandomSource.Shared;
         InChannels = inChannels; OutChannels = outChannels; Stride = stride;
-        conv1 = new Conv2d(inChannels, outChannels, 3, stride, 1, bias: false, rng: r);
-        bn1 = new BatchNorm2d(outChannels);
-        conv2 = new Conv2d(outChannels, outChannels, 3, 1, 1, bias: false, rng: r);
-        bn2 = new BatchNorm2d(outChannels);
+        conv1 = RegisterModule("conv1", new Conv2d(inChannels, outChannels, 3, stride, 1, bias: false, rng: r));
+        bn1 = RegisterModule("bn1", new BatchNorm2d(outChannels));
+        conv2 = RegisterModule("conv2", new Conv2d(outChannels, outChannels, 3, 1, 1, bias: false, rng: r));
+        bn2 = RegisterModule("bn2", new BatchNorm2d(outChannels));
         if (stride != 1 || inChannels != outChannels)
-            downsample = new Sequential(new Conv2d(inChannels, outChannels, 1, stride, bias: false, rng: r), new BatchNorm2d(outChannels));
+            downsample = RegisterModule("downsample", new Sequential(new Conv2d(inChannels, outChannels, 1, stride, bias: false, rng: r), new BatchNorm2d(outChannels)));
         foreach (var c in new[] { conv1, conv2 }) ResNet.HeInit(c, r);
         if (downsample is not null) ResNet.HeInit((Conv2d)downsample[0], r);
     }
@@ -56,7 +56,7 @@ public sealed class BasicBlock : Module
 /// pooling and a dense classifier. blocks = 3 is ResNet-20; the default (2) is ResNet-14. Accepts
 /// [N, C, H, W] or flat [N, C·H·W] input.
 /// </summary>
-public sealed class ResNet : Module
+public sealed class ResNet : Module, IConfigurable
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -70,13 +70,13 @@ public sealed class ResNet : Module
             throw new ArgumentException($"ResNet: channels {inChannels}, classes {numClasses}, blocks {blocks}, width {width} must be positive and input size {inputSize} at least 4.");
         var r = rng ?? RandomSource.Shared;
         InChannels = inChannels; NumClasses = numClasses; InputSize = inputSize; Blocks = blocks; Width = width;
-        conv1 = new Conv2d(inChannels, width, 3, 1, 1, bias: false, rng: r);
+        conv1 = RegisterModule("conv1", new Conv2d(inChannels, width, 3, 1, 1, bias: false, rng: r));
         HeInit(conv1, r);
-        bn1 = new BatchNorm2d(width);
-        layer1 = Stage(width, width, 1, blocks, r);
-        layer2 = Stage(width, 2 * width, 2, blocks, r);
-        layer3 = Stage(2 * width, 4 * width, 2, blocks, r);
-        fc = new Linear(4 * width, numClasses, rng: r);
+        bn1 = RegisterModule("bn1", new BatchNorm2d(width));
+        layer1 = RegisterModule("layer1", Stage(width, width, 1, blocks, r));
+        layer2 = RegisterModule("layer2", Stage(width, 2 * width, 2, blocks, r));
+        layer3 = RegisterModule("layer3", Stage(2 * width, 4 * width, 2, blocks, r));
+        fc = RegisterModule("fc", new Linear(4 * width, numClasses, rng: r));
     }
 
     private static Sequential Stage(int inC, int outC, int stride, int blocks, Random r)

@@ -10,7 +10,7 @@ namespace Nabla.Nn;
 /// interchange. Training mode normalises with the batch's statistics and updates the running ones
 /// (momentum 0.1; null momentum means a cumulative average); evaluation mode uses the running ones.
 /// </summary>
-public abstract class BatchNormBase : Module
+public abstract class BatchNormBase : Module, IConfigurable
 {
     private protected BatchNormBase(int numFeatures, float eps, float? momentum, bool affine, bool trackRunningStats)
     {
@@ -21,14 +21,14 @@ public abstract class BatchNormBase : Module
         NumFeatures = numFeatures; Eps = eps; Momentum = momentum; Affine = affine; TrackRunningStats = trackRunningStats;
         if (affine)
         {
-            Weight = new Parameter(Tensor.Ones(numFeatures));
-            Bias = new Parameter(numFeatures);
+            Weight = RegisterParameter("weight", new Parameter(Tensor.Ones(numFeatures)));
+            Bias = RegisterParameter("bias", new Parameter(numFeatures));
         }
         if (trackRunningStats)
         {
-            RunningMean = Tensor.Zeros(numFeatures);
-            RunningVar = Tensor.Ones(numFeatures);
-            NumBatchesTracked = Tensor.Scalar(0f);
+            RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RunningVar = RegisterBuffer("running_var", Tensor.Ones(numFeatures));
+            NumBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.Scalar(0f));
         }
     }
 

@@ -27,9 +27,9 @@ internal static class ConvConfig
                     "same" => Padding.Same,
                     "valid" => Padding.Valid,
                     "full" => Padding.Full,
-                    _ => throw new FormatException($"'{key}': unknown padding '{s}' (expected numbers, 'same', 'valid' or 'full')."),
+                    _ => throw new LayerConfigException(key, $"unknown padding '{s}' (expected numbers, 'same', 'valid' or 'full')."),
                 };
-            default: throw new FormatException($"'{key}': padding must be numbers or 'same', 'valid', 'full'.");
+            default: throw new LayerConfigException(key, "padding must be numbers or 'same', 'valid', 'full'.");
         }
     }
 
@@ -55,7 +55,7 @@ internal static class ConvConfig
 /// <see cref="Padding.Same"/>/<see cref="Padding.Valid"/>/<see cref="Padding.Full"/>.
 /// Initialised as PyTorch does (U(±1/√fan_in)).
 /// </summary>
-public sealed class Conv2d : Module
+public sealed class Conv2d : Module, IConfigurable
 {
     /// <summary>Creates the layer with a square kernel.</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding padding = default, int dilation = 1,
@@ -74,8 +74,8 @@ public sealed class Conv2d : Module
         ConvConfig.Check(padding.Kind != PaddingKind.Same || (stride.H == 1 && stride.W == 1), $"{name}: padding 'same' needs stride 1.");
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride;
         Padding = padding; Dilation = dilation; Groups = groups;
-        Weight = new Parameter(outChannels, inChannels / groups, kernelSize.H, kernelSize.W);
-        Bias = bias ? new Parameter(outChannels) : null;
+        Weight = RegisterParameter("weight", new Parameter(outChannels, inChannels / groups, kernelSize.H, kernelSize.W));
+        Bias = bias ? RegisterParameter("bias", new Parameter(outChannels)) : null;
         ResetParameters(rng ?? RandomSource.Shared);
     }
 
@@ -131,7 +131,7 @@ public sealed class Conv2d : Module
 /// 1-D convolution over [N, C, L] sequences (PyTorch's <c>nn.Conv1d</c>; the notes' sentence
 /// classifier slides it over word embeddings): weight [out, in/groups, K], bias [out].
 /// </summary>
-public sealed class Conv1d : Module
+public sealed class Conv1d : Module, IConfigurable
 {
     /// <summary>Creates the layer.</summary>
     public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, Padding padding = default, int dilation = 1,
@@ -144,8 +144,8 @@ public sealed class Conv1d : Module
         ConvConfig.Check(padding.Kind != PaddingKind.Same || stride == 1, $"{name}: padding 'same' needs stride 1.");
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride;
         Padding = padding; Dilation = dilation; Groups = groups;
-        Weight = new Parameter(outChannels, inChannels / groups, kernelSize);
-        Bias = bias ? new Parameter(outChannels) : null;
+        Weight = RegisterParameter("weight", new Parameter(outChannels, inChannels / groups, kernelSize));
+        Bias = bias ? RegisterParameter("bias", new Parameter(outChannels)) : null;
         ConvConfig.DefaultInit(Weight, Bias, inChannels / groups * kernelSize, rng ?? RandomSource.Shared);
     }
 
@@ -196,7 +196,7 @@ public sealed class Conv1d : Module
 /// upsampling for decoders): weight [in, out/groups, KH, KW], bias [out]; output size
 /// (H − 1)·stride − 2·padding + dilation·(KH − 1) + outputPadding + 1.
 /// </summary>
-public sealed class ConvTranspose2d : Module
+public sealed class ConvTranspose2d : Module, IConfigurable
 {
     /// <summary>Creates the layer with a square kernel.</summary>
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0,
@@ -217,8 +217,8 @@ public sealed class ConvTranspose2d : Module
             && (outputPadding.W < stride.W || outputPadding.W < dilation.W), $"{name}: output padding {outputPadding} must be smaller than the stride or the dilation.");
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride; Padding = padding;
         OutputPadding = outputPadding; Dilation = dilation; Groups = groups;
-        Weight = new Parameter(inChannels, outChannels / groups, kernelSize.H, kernelSize.W);
-        Bias = bias ? new Parameter(outChannels) : null;
+        Weight = RegisterParameter("weight", new Parameter(inChannels, outChannels / groups, kernelSize.H, kernelSize.W));
+        Bias = bias ? RegisterParameter("bias", new Parameter(outChannels)) : null;
         // PyTorch computes the fan-in from the weight's dimension 1: out/groups·KH·KW.
         ConvConfig.DefaultInit(Weight, Bias, outChannels / groups * kernelSize.H * kernelSize.W, rng ?? RandomSource.Shared);
     }

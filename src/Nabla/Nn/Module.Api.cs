@@ -76,6 +76,18 @@ public abstract partial class Module
 
     // ---------------------------------------------------------------- discovery of users' fields
 
+    /// <summary>
+    /// Whether <paramref name="p"/> belongs to a child module: a list that merely refers to the children's parameters
+    /// (e.g. a wrapper's flat list for its communication) names nothing new; the children name them.
+    /// </summary>
+    private bool OwnedByAChild(Parameter p)
+    {
+        foreach (var (_, child) in NamedChildren())
+            foreach (var cp in child.Parameters())
+                if (ReferenceEquals(cp, p)) return true;
+        return false;
+    }
+
     /// <summary>Field types whose values are parameters, modules or collections of them (found by reflection).</summary>
     private static bool IsMemberType(Type t)
     {

@@ -124,7 +124,7 @@ public abstract partial class Module
             if (value is Parameter p) { if (!IsRegistered(p)) yield return (name, p); }
             else if (value is IEnumerable list and not Tensor)
                 foreach (var (key, item) in CollectionItems(list))
-                    if (item is Parameter lp && !IsRegistered(lp)) yield return ($"{name}.{key}", lp);
+                    if (item is Parameter lp && !IsRegistered(lp) && !OwnedByAChild(lp)) yield return ($"{name}.{key}", lp);
         }
     }
 

@@ -7,7 +7,7 @@ namespace Nabla.Nn;
 /// to the kernel. <see cref="ForwardWithIndices"/> also returns where each maximum was, for
 /// <see cref="MaxUnpool2d"/>.
 /// </summary>
-public sealed class MaxPool2d : Module
+public sealed class MaxPool2d : Module, IConfigurable
 {
     /// <summary>Creates the layer with a square window.</summary>
     public MaxPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false)
@@ -56,7 +56,7 @@ public sealed class MaxPool2d : Module
 }
 
 /// <summary>2-D average pooling (PyTorch's <c>nn.AvgPool2d</c>); stride defaults to the kernel.</summary>
-public sealed class AvgPool2d : Module
+public sealed class AvgPool2d : Module, IConfigurable
 {
     /// <summary>Creates the layer with a square window.</summary>
     public AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true)
@@ -106,7 +106,7 @@ public sealed class AvgPool2d : Module
 /// where <see cref="MaxPool2d.ForwardWithIndices"/> found its maximum, zeros elsewhere. Needs the
 /// indices, so call <see cref="Forward(Tensor, Tensor, ValueTuple{int, int}?)"/>.
 /// </summary>
-public sealed class MaxUnpool2d : Module
+public sealed class MaxUnpool2d : Module, IConfigurable
 {
     /// <summary>Creates the layer for a max pooling with this square window.</summary>
     public MaxUnpool2d(int kernelSize, int? stride = null, int padding = 0)
@@ -146,7 +146,7 @@ public sealed class MaxUnpool2d : Module
 }
 
 /// <summary>Average pooling to a fixed output size (PyTorch's <c>nn.AdaptiveAvgPool2d</c>); (1, 1) is global average pooling.</summary>
-public sealed class AdaptiveAvgPool2d : Module
+public sealed class AdaptiveAvgPool2d : Module, IConfigurable
 {
     /// <summary>Creates the layer for a square output.</summary>
     public AdaptiveAvgPool2d(int outputSize) : this((outputSize, outputSize)) { }
@@ -176,7 +176,7 @@ public sealed class AdaptiveAvgPool2d : Module
 }
 
 /// <summary>Global average pooling [N, C, H, W] → [N, C] (Keras's <c>GlobalAveragePooling2D</c>): the mean of each plane.</summary>
-public sealed class GlobalAvgPool2d : Module
+public sealed class GlobalAvgPool2d : Module, IConfigurable
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
@@ -193,7 +193,7 @@ public sealed class GlobalAvgPool2d : Module
 /// Upsampling of [N, C, H, W] images (PyTorch's <c>nn.Upsample</c>) by an integer-or-fractional
 /// scale factor or to a fixed size, nearest or bilinear (align_corners = false).
 /// </summary>
-public sealed class Upsample : Module
+public sealed class Upsample : Module, IConfigurable
 {
     /// <summary>Scales both axes by <paramref name="scaleFactor"/> (output size ⌊H·scale⌋).</summary>
     public Upsample(float scaleFactor, UpsampleMode mode = UpsampleMode.Nearest)
@@ -243,7 +243,7 @@ public sealed class Upsample : Module
 /// [N, C, H, W] is zeroed with probability p and the others scaled by 1/(1 − p); identity in
 /// evaluation. Neighbouring pixels are correlated, so dropping single pixels regularises little.
 /// </summary>
-public sealed class Dropout2d : Module
+public sealed class Dropout2d : Module, IConfigurable
 {
     private readonly Random? rng;
 

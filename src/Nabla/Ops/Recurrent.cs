@@ -139,6 +139,23 @@ public static partial class Ops
                     Gemm.Sgemm(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, w.BiasHh is null ? 0f : 1f, hg, GH);
                 }
                 else Gemm.Sgemm(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, 1f, gt, GH);
+                if (lstm)
+                {
+                    // The whole step at once; padded rows are computed too and then reset to the carried state.
+                    var cs = s.Cells.AsSpan();
+                    RecurrentKernels.LstmForwardStep(gt, cs.Slice(prev * BH, BH), cs.Slice(next * BH, BH), s.TanhCells.AsSpan(t * BH, BH), hNew, B, H);
+                    for (int b = 0; b < B; b++)
+                    {
+                        bool active = lengths is null || t < lengths[b];
+                        if (active) hNew.Slice(b * H, H).CopyTo(y.Data.Slice((t * B + b) * DH + d * H, H));
+                        else
+                        {
+                            hPrev.Slice(b * H, H).CopyTo(hNew.Slice(b * H, H));
+                            cs.Slice(prev * BH + b * H, H).CopyTo(cs.Slice(next * BH + b * H, H));
+                        }
+                    }
+                    continue;
+                }
                 for (int b = 0; b < B; b++)
                 {
                     var hp = hPrev.Slice(b * H, H);
@@ -257,17 +274,35 @@ public static partial class Ops
         // Weight gradients over all steps at once: dWᵢₕ = dGᵀ·X, dWₕₕ = dGₕᵀ·H₋₁ (the states that
         // entered each step lie contiguously: slots 0..T−1 forward, 1..T in reverse), dX = dG·Wᵢₕ.
         int rows = T * B;
-        if (w.WeightIh.RequiresGrad) Gemm.Sgemm(true, false, GH, I, rows, 1f, dG, GH, x.Data, I, 1f, w.WeightIh.GradBuffer().Data, I);
+        if (w.WeightIh.RequiresGrad)
+        {
+            // As dWᵢₕᵀ = Xᵀ·dG ([I, G·H], wide) and then transposed in: with I small (28 features)
+            // the [G·H, I] product is a narrow output that GEMM handles poorly.
+            var dwt = TensorArena.Allocate(I * GH);
+            Gemm.Sgemm(true, false, I, GH, rows, 1f, x.Data, I, dG, GH, 0f, dwt, GH);
+            var dw = w.WeightIh.GradBuffer().Data;
+            for (int g = 0; g < GH; g++)
+                for (int i = 0; i < I; i++) dw[g * I + i] += dwt[i * GH + g];
+        }
         if (w.WeightHh.RequiresGrad)
             Gemm.Sgemm(true, false, GH, H, rows, 1f, dGh, GH, states.Slice(reverse ? BH : 0, rows * H), H, 1f, w.WeightHh.GradBuffer().Data, H);
         if (x.RequiresGrad) Gemm.Sgemm(false, false, rows, I, GH, 1f, dG, GH, w.WeightIh.Data, I, 1f, x.GradBuffer().Data, I);
-        if (w.BiasIh is { RequiresGrad: true } bi) ColumnSums(dG, rows, GH, bi.GradBuffer().Data);
-        if (w.BiasHh is { RequiresGrad: true } bh) ColumnSums(dGh, rows, GH, bh.GradBuffer().Data);
+        bool needBi = w.BiasIh is { RequiresGrad: true }, needBh = w.BiasHh is { RequiresGrad: true };
+        if (needBi || needBh)
+        {
+            // Bias gradients are column sums over all steps: one GEMV with a row of ones each.
+            var ones = TensorArena.Allocate(rows, clear: false).AsSpan(0, rows);
+            ones.Fill(1f);
+            var db = TensorArena.Allocate(GH);
+            Gemm.Sgemm(false, false, 1, GH, rows, 1f, ones, rows, dG, GH, 0f, db, GH);
+            if (needBi) AddInPlace(w.BiasIh!.GradBuffer().Data, db);
+            if (needBh)
+            {
+                // Without a GRU the hidden-side gate gradients are the same as the input side's.
+                if (gru) Gemm.Sgemm(false, false, 1, GH, rows, 1f, ones, rows, dGh, GH, 0f, db, GH);
+                AddInPlace(w.BiasHh!.GradBuffer().Data, db);
+            }
+        }
     }
 
-    /// <summary>dst += Σ over rows of src [rows, cols].</summary>
-    private static void ColumnSums(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
-    {
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(dst, src.Slice(r * cols, cols), dst);
-    }
 }

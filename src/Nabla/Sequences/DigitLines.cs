@@ -165,30 +165,37 @@ public sealed class DigitLineGenerator
     }
 
     /// <summary>
-    /// A batch as a sequence-first tensor of column frames [T, N, Height·<paramref name="columnsPerStep"/>]
-    /// (each step holds that many neighbouring columns, top to bottom; lines shorter than T are
-    /// padded with paper), the steps each line really has, and the CTC targets (digit d → class d + 1;
-    /// class 0 is the blank).
+    /// A batch as a sequence-first tensor of column frames [T, N, Height·<paramref name="window"/>]:
+    /// step t holds the <paramref name="window"/> columns starting at column t·<paramref name="stride"/>
+    /// (each column top to bottom; columns past a line's end are paper), so neighbouring frames
+    /// overlap when the window is wider than the stride. Also returns the steps each line really
+    /// has and the CTC targets (digit d → class d + 1; class 0 is the blank).
     /// </summary>
-    public static (Tensor Frames, int[] Steps, int[][] Targets) Batch(IReadOnlyList<DigitLine> lines, int columnsPerStep = 1)
+    /// <param name="lines">The lines (same height).</param>
+    /// <param name="stride">Columns between the starts of neighbouring steps.</param>
+    /// <param name="window">Columns per step (default: the stride, no overlap).</param>
+    public static (Tensor Frames, int[] Steps, int[][] Targets) Batch(IReadOnlyList<DigitLine> lines, int stride = 1, int? window = null)
     {
         if (lines.Count == 0) throw new ArgumentException("DigitLineGenerator.Batch: no lines.");
-        if (columnsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(columnsPerStep), "DigitLineGenerator.Batch: columns per step must be at least 1.");
-        int H = lines[0].Height, N = lines.Count, F = H * columnsPerStep;
+        int win = window ?? stride;
+        if (stride < 1 || win < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"DigitLineGenerator.Batch: stride {stride} and window {win} must be at least 1.");
+        int H = lines[0].Height, N = lines.Count, F = H * win;
         if (lines.Any(l => l.Height != H)) throw new ArgumentException("DigitLineGenerator.Batch: lines of different heights.");
-        var steps = lines.Select(l => (l.Width + columnsPerStep - 1) / columnsPerStep).ToArray();
+        var steps = lines.Select(l => (l.Width + stride - 1) / stride).ToArray();
         int T = steps.Max();
         var x = new Tensor(new Shape(T, N, F));
         var d = x.Data;
         for (int n = 0; n < N; n++)
         {
             var l = lines[n];
-            for (int c = 0; c < l.Width; c++)
-            {
-                int t = c / columnsPerStep, k = c % columnsPerStep;
-                int off = (t * N + n) * F + k * H;
-                for (int r = 0; r < H; r++) d[off + r] = l.Image[r * l.Width + c];
-            }
+            for (int t = 0; t < steps[n]; t++)
+                for (int k = 0; k < win; k++)
+                {
+                    int c = t * stride + k;
+                    if (c >= l.Width) break;
+                    int off = (t * N + n) * F + k * H;
+                    for (int r = 0; r < H; r++) d[off + r] = l.Image[r * l.Width + c];
+                }
         }
         return (x, steps, lines.Select(l => l.Digits.Select(v => v + 1).ToArray()).ToArray());
     }

@@ -189,3 +189,24 @@ public class ModuleApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.RemoveAt(3));
     }
 }
+
+/// <summary>Library layers name their members explicitly, as PyTorch (snake_case): field names of users' classes are kept as written, so a library layer relying on discovery would leak a C# name.</summary>
+public class LibraryNamingTests
+{
+    public static TheoryData<string> Types()
+    {
+        var d = new TheoryData<string>();
+        foreach (var t in LayerRegistry.TypeNames) d.Add(t);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Registered_layers_use_pytorch_style_names(string type)
+    {
+        var example = Nabla.Tests.Nn.LayerExamples.Get(type);
+        if (example is null) return; // the conformance test reports a missing example
+        foreach (var name in example.Create().StateDict().Keys)
+            Assert.True(name.Split('.').All(part => part.Length > 0 && !char.IsUpper(part[0])), $"{type}: state-dict name '{name}' is not PyTorch-style");
+    }
+}

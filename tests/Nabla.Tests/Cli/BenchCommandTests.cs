@@ -40,6 +40,18 @@ public class BenchCommandTests
             }
             Assert.Equal([1, 2], gemm.Select(g => g.GetProperty("threads").GetInt32()).Distinct().Order());
             Assert.Contains(gemm, g => g.GetProperty("trans_a").GetBoolean());
+            Assert.False(string.IsNullOrEmpty(root.GetProperty("gemm_blocking").GetString()));
+            Assert.False(string.IsNullOrEmpty(root.GetProperty("caches").GetString()));
+
+            // The FMA peak (where the CPU has 256- or 512-bit FMA) and each GEMM figure as a share of it.
+            var peaks = results.Where(r => Name(r) == "fma_peak").ToList();
+            if (System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            {
+                Assert.Contains(peaks, p => p.GetProperty("bits").GetInt32() == 256 && p.GetProperty("threads").GetInt32() == 1);
+                Assert.All(peaks, p => Assert.True(p.GetProperty("gflops").GetDouble() > 0));
+                if (Nabla.Kernels.Gemm.BestPath is Nabla.Kernels.GemmPath.Avx512 or Nabla.Kernels.GemmPath.Avx2)
+                    Assert.All(gemm, g => Assert.True(g.GetProperty("pct_of_peak").GetDouble() > 0));
+            }
             Assert.Contains(gemm, g => g.GetProperty("trans_b").GetBoolean());
 
             var train = results.Where(r => Name(r) == "mlp_train").ToList();

@@ -112,6 +112,8 @@ public static class ConvOpRegistry
         Add("BatchNorm1d train [N,C,L]", t => Ops.BatchNorm(t[0], null, null, t[1], t[2], training: true), () => [N(59, 3, 2, 7), Positive(60, 2), N(61, 2)]);
         Add("BatchNorm2d eval", t => Ops.BatchNorm(t[0], Tensor.FromArray([0.3f, -0.2f]), Tensor.FromArray([1.5f, 0.7f]), t[1], t[2], training: false),
             () => [N(62, 3, 2, 4, 5), Positive(63, 2), N(64, 2)]);
+        Add("Conv2d then BatchNorm2d train", t => Ops.BatchNorm(Ops.Conv2d(t[0], t[1], null, 2, 1), null, null, t[2], t[3], training: true),
+            () => [N(65, 3, 2, 5, 5), N(66, 3, 2, 3, 3), Positive(67, 3), N(68, 3)]);
         return cases;
     }
 }

@@ -180,6 +180,42 @@ public class DataParallelTests
         Assert.Equal(Flatten(Model(1)), results[1]);
     }
 
+    /// <summary>A layer with a running statistic (a buffer) that each rank updates from its own data.</summary>
+    private sealed class RunningMean : Module
+    {
+        private readonly Linear inner;
+        private readonly Tensor mean;
+
+        public RunningMean(int seed)
+        {
+            inner = RegisterModule("inner", new Linear(6, 3, rng: new Random(seed)));
+            mean = RegisterBuffer("running_mean", Tensor.Zeros(6));
+        }
+
+        public override Tensor Forward(Tensor input)
+        {
+            if (IsTraining)
+                for (int j = 0; j < 6; j++) mean.Data[j] = 0.9f * mean.Data[j] + 0.1f * input.Data[j];
+            return inner.Forward(input);
+        }
+    }
+
+    [Fact]
+    public void BuffersFollowRankZero()
+    {
+        var results = InProcessCommunicator.Run(2, c =>
+        {
+            var model = new RunningMean(c.Rank);
+            model.StateDict()["running_mean"].Data.Fill(c.Rank + 1); // differs per rank before wrapping
+            using var ddp = new DistributedDataParallel(model, c);
+            var afterWrap = model.StateDict()["running_mean"].ToArray();
+            DistributedTrainer.Fit(ddp, Data(), new CrossEntropyLoss(), new Sgd(model.Parameters(), 0.1f), new FitOptions { Epochs = 1, BatchSize = 8, Seed = 1 });
+            return (afterWrap, model.StateDict()["running_mean"].ToArray());
+        });
+        Assert.All(results[1].afterWrap, v => Assert.Equal(1f, v));
+        Assert.Equal(results[0].Item2, results[1].Item2); // broadcast again after the epoch
+    }
+
     [Fact]
     public void GradientsAreReadyHooksFireOncePerLeafAfterItsLastUse()
     {

@@ -48,24 +48,44 @@ public class DistributedCliTests
         var reference = NablaCli.Run(Args(dir.File("ref.safetensors"), 4, 16));
         Assert.True(reference.Code == 0, reference.ToString());
         // The same run cut in two: 2 epochs on 2 ranks of 8, then epochs 3 and 4 on 4 ranks of 4 (the same global batch).
-        var first = NablaCli.Run(Args(dir.File("a.safetensors"), 2, 8, "--data-parallel", "2", "--checkpoint", ckpt));
+        var first = NablaCli.Run(Args(dir.File("a.safetensors"), 2, 8, "--data-parallel", "2", "--dist-checkpoint", ckpt));
         Assert.True(first.Code == 0, first.ToString());
         Assert.True(File.Exists(ckpt));
-        var second = NablaCli.Run(Args(dir.File("b.safetensors"), 4, 4, "--data-parallel", "4", "--checkpoint", ckpt, "--resume"));
+        var second = NablaCli.Run(Args(dir.File("b.safetensors"), 4, 4, "--data-parallel", "4", "--dist-checkpoint", ckpt, "--dist-resume"));
         Assert.True(second.Code == 0, second.ToString());
         Assert.Contains("after epoch 2", second.Out);
         Assert.Contains("epoch 3/4", second.Out);
         Assert.DoesNotContain("epoch 2/4", second.Out);
         AssertClose(Weights(dir.File("ref.safetensors")), Weights(dir.File("b.safetensors")));
         // Nothing left to do: a clear error rather than an empty run.
-        var again = NablaCli.Run(Args(dir.File("c.safetensors"), 4, 4, "--checkpoint", ckpt, "--resume"));
+        var again = NablaCli.Run(Args(dir.File("c.safetensors"), 4, 4, "--dist-checkpoint", ckpt, "--dist-resume"));
         Assert.Equal(2, again.Code);
         Assert.Contains("already holds 4 epochs", again.Err);
     }
 
+    [Fact]
+    public void AnInterruptedRunWithACosineScheduleResumesWhereItStopped()
+    {
+        using var dir = new CliTempDir();
+        string ckpt = dir.File("run.ckpt");
+        string[] Args(string file, int batch, params string[] extra) =>
+            ["train", "--limit", "600", "--epochs", "4", "--layers", "16", "--batch", batch.ToString(), "--no-augment",
+             "--schedule", "cosine", "--optimizer", "adam", "--seed", "4", "--threads", "1", "--out", file, .. extra];
+        var reference = NablaCli.Run(Args(dir.File("ref.safetensors"), 16));
+        Assert.True(reference.Code == 0, reference.ToString());
+        var first = NablaCli.Run(Args(dir.File("a.safetensors"), 8, "--data-parallel", "2", "--dist-checkpoint", ckpt, "--stop-after", "2"));
+        Assert.True(first.Code == 0, first.ToString());
+        Assert.Contains("stopped after epoch 2", first.Out);
+        var second = NablaCli.Run(Args(dir.File("b.safetensors"), 4, "--data-parallel", "4", "--dist-checkpoint", ckpt, "--dist-resume"));
+        Assert.True(second.Code == 0, second.ToString());
+        string Last(string output) => output.Split('\n').Last(l => l.StartsWith("epoch 4/4", StringComparison.Ordinal))[..40];
+        Assert.Equal(Last(reference.Out), Last(second.Out)); // the same loss and accuracy in the last epoch, learning rate replayed
+        AssertClose(Weights(dir.File("ref.safetensors")), Weights(dir.File("b.safetensors")));
+    }
+
     [Theory]
     [InlineData("--distributed", "--data-parallel", "2")]
-    [InlineData("--resume")]
+    [InlineData("--dist-resume")]
     public void ContradictoryOptionsAreUsageErrors(params string[] extra)
     {
         using var dir = new CliTempDir();

@@ -47,7 +47,7 @@ public class OnnxCliTests
         var actual = Run(onnx, x);
         Assert.Equal(expected.Shape, actual.Shape);
         for (int i = 0; i < expected.Length; i++) Assert.InRange(actual.Data[i], expected.Data[i] - Tolerance, expected.Data[i] + Tolerance);
-        Assert.Equal(Ops.ArgMax(expected).ToArray(), Ops.ArgMax(actual).ToArray());
+        Assert.Equal(Ops.ArgMax(expected, -1).ToInt32Array(), Ops.ArgMax(actual, -1).ToInt32Array());
     }
 
     [Fact]
@@ -62,6 +62,32 @@ public class OnnxCliTests
         Assert.True(r.Code == 0, r.ToString());
         Assert.Contains("input [batch, 3, 2, 2]", r.Out);
         Assert.Contains("output [batch, 2]", r.Out);
+    }
+
+    [Fact]
+    public void Plain_safetensors_weights_export_with_an_architecture_file()
+    {
+        using var dir = new CliTempDir();
+        var model = Mlp();
+        // Weights only, as PyTorch's save_file(model.state_dict()) writes them.
+        SafeTensors.Save(dir.File("plain.safetensors"), model.StateDict());
+        File.WriteAllText(dir.File("arch.json"), ModelFile.Architecture(model));
+        var noArch = NablaCli.Run("export", "--model", dir.File("plain.safetensors"), "--onnx", dir.File("m.onnx"), "--input-shape", "12");
+        Assert.Equal(ExitCodes.Usage, noArch.Code);
+        Assert.Contains("--arch", noArch.Err);
+        var r = NablaCli.Run("export", "--model", dir.File("plain.safetensors"), "--arch", dir.File("arch.json"), "--onnx", dir.File("m.onnx"), "--input-shape", "12");
+        Assert.True(r.Code == 0, r.ToString());
+        var x = Tensor.Normal(new Shape(4, 12), 0f, 1f, new Random(5));
+        var expected = Reference(model, x);
+        var actual = Run(dir.File("m.onnx"), x);
+        for (int i = 0; i < expected.Length; i++) Assert.InRange(actual.Data[i], expected.Data[i] - Tolerance, expected.Data[i] + Tolerance);
+        File.WriteAllText(dir.File("bad.json"), "{\"type\": \"NoSuchLayer\"}");
+        var bad = NablaCli.Run("export", "--model", dir.File("plain.safetensors"), "--arch", dir.File("bad.json"), "--onnx", dir.File("m2.onnx"), "--input-shape", "12");
+        Assert.True(bad.Code == ExitCodes.Usage, bad.ToString());
+        Assert.Contains("NoSuchLayer", bad.Err);
+        var missing = NablaCli.Run("export", "--model", dir.File("plain.safetensors"), "--arch", dir.File("none.json"), "--onnx", dir.File("m2.onnx"), "--input-shape", "12");
+        Assert.Equal(ExitCodes.Usage, missing.Code);
+        Assert.Contains("does not exist", missing.Err);
     }
 
     [Theory]

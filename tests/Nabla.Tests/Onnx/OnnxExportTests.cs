@@ -82,6 +82,16 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void A_data_parallel_wrapper_exports_its_model()
+    {
+        using var comm = Nabla.Distributed.InProcessCommunicator.Create(1)[0];
+        using var ddp = new Nabla.Distributed.DistributedDataParallel(new Sequential(new Linear(4, 3, rng: new Random(1)), new Tanh()), comm);
+        var bytes = AssertRoundTrip(ddp, Normal(60, 4));
+        var proto = Proto.ModelProto.Parser.ParseFrom(bytes);
+        Assert.Equal(["module.0.weight", "module.0.bias"], proto.Graph.Initializer.Select(i => i.Name));
+    }
+
+    [Fact]
     public void A_fixed_batch_export_keeps_the_sample_shape()
     {
         var model = new Linear(3, 2, rng: new Random(1));
@@ -151,6 +161,8 @@ public class OnnxExportTests
         var model = new Linear(3, 2, rng: new Random(1));
         Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Scalar(1f)));
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 3), new OnnxExportOptions { BatchAxis = 2 }));
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(0, 3))).Message);
+        Assert.Throws<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 3), new OnnxExportOptions { SequenceAxis = 0 }));
         var shape = Assert.ThrowsAny<ArgumentException>(() => OnnxExporter.ExportToBytes(model, Tensor.Zeros(2, 4)));
         Assert.Contains("Linear", shape.Message);
         string missing = Path.Combine(Path.GetTempPath(), "nabla-no-such-dir-" + Guid.NewGuid().ToString("N"), "m.onnx");

@@ -39,8 +39,9 @@ public class OnnxLayerCoverageTests
             return (type, model, sample);
         }));
 
-    /// <summary>The input axis that holds the batch.</summary>
-    internal static int BatchAxisOf(Module model, Tensor input) => 0;
+    /// <summary>The input axis that holds the batch: 1 for sequence-first layouts [T, B, F], else 0.</summary>
+    internal static int BatchAxisOf(Module model, Tensor input) =>
+        (model is RecurrentBase { BatchFirst: false } && input.Rank == 3) || model is Sequences.LineReader ? 1 : 0;
 
     /// <summary>An input of batch <paramref name="n"/> made from the example's inputs (seeds 2, 3, …) along <paramref name="axis"/>.</summary>
     internal static Tensor Batch(LayerExample example, int axis, int n)

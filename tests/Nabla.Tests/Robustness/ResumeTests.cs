@@ -117,7 +117,7 @@ public class ResumeTests
         FakeMnist.Write(data, "images.idx3-ubyte.gz", "labels.idx1-ubyte.gz", 80, size: 8, classes: 3);
         string[] common = ["train", "--data", data, "--layers", "10", "--epochs", "3", "--batch", "6", "--dropout", "0.2", "--augment",
                            "--optimizer", "adam", "--early-stop", "2", "--threads", "1", "--checkpoint-every", "1"];
-        var straight = RunCli([.. common, "--checkpoint-dir", t.File("ck0"), "--out", t.File("straight.safetensors")], null, t.Path);
+        var straight = RunCli([.. common, "--checkpoint", t.File("ck0"), "--out", t.File("straight.safetensors")], null, t.Path);
         Assert.Equal(0, straight.Code);
 
         var rng = new Random(2024);
@@ -127,7 +127,7 @@ public class ResumeTests
         {
             // Killed before it saved its settings, a run cannot be resumed: it is started again.
             bool started = File.Exists(Path.Combine(t.File("ck1"), "train-settings.json"));
-            string[] args = started ? ["train", "--resume-from", t.File("ck1")] : [.. common, "--checkpoint-dir", t.File("ck1"), "--out", t.File("resumed.safetensors")];
+            string[] args = started ? ["train", "--resume", t.File("ck1")] : [.. common, "--checkpoint", t.File("ck1"), "--out", t.File("resumed.safetensors")];
             // The first few runs are killed; then one runs to the end.
             var r = RunCli(args, attempt < 4 ? rng.Next(300, 1500) : null, t.Path);
             kills += r.Killed ? 1 : 0;
