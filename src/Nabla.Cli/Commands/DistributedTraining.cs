@@ -68,6 +68,14 @@ public static class DistributedTraining
         var ddpOptions = new DistributedDataParallelOptions { OverlapBackward = parse.GetValue(options.Overlap) };
         if (parse.GetValue(options.BucketKb) is int kb) ddpOptions.BucketCapBytes = checked(kb * 1024);
         if (mpi && ranks is not null) throw new UsageException("--distributed (MPI ranks) and --data-parallel (threads) exclude each other; give one.");
+        if (mpi || ranks is not null)
+        {
+            // One process's resumable training and step skipping live in Trainer.Fit; the ranks run DistributedTrainer.Fit.
+            if (OptionGiven(parse, "--checkpoint") || OptionGiven(parse, "--checkpoint-every"))
+                throw new UsageException("--checkpoint DIR is one process's resumable training; a --data-parallel or --distributed run checkpoints with --dist-checkpoint FILE (resume with --dist-resume, with any number of ranks).");
+            if (parse.GetResult("--on-divergence") is System.CommandLine.Parsing.OptionResult { Implicit: false } od && od.GetValueOrDefault<string>() == "skip")
+                throw new UsageException("--on-divergence skip is not available with --data-parallel or --distributed: the ranks stop together on a non-finite loss.");
+        }
         if (resume && checkpoint is null) throw new UsageException("--dist-resume needs --dist-checkpoint FILE (the file to continue from).");
         if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--dist-checkpoint {checkpoint} is a folder; give a file name.");
 
@@ -79,6 +87,9 @@ public static class DistributedTraining
         // Checkpoints without distribution: one rank, on this thread.
         return RunRank(io, new RankState(InProcessCommunicator.Create(1, timeout)[0], checkpoint, resume, ddpOptions, io) { StopAfter = stopAfter }, body);
     }
+
+    private static bool OptionGiven(ParseResult parse, string name) =>
+        parse.GetResult(name) is System.CommandLine.Parsing.OptionResult { Implicit: false };
 
     private static int LaunchThreads(CliContext io, int n, TimeSpan? timeout, string? checkpoint, bool resume, int? stopAfter, DistributedDataParallelOptions ddp, Func<CliContext, int> body)
     {

@@ -86,6 +86,8 @@ public class DistributedCliTests
     [Theory]
     [InlineData("--distributed", "--data-parallel", "2")]
     [InlineData("--dist-resume")]
+    [InlineData("--data-parallel", "2", "--checkpoint", "ck")]
+    [InlineData("--data-parallel", "2", "--on-divergence", "skip")]
     public void ContradictoryOptionsAreUsageErrors(params string[] extra)
     {
         using var dir = new CliTempDir();
