@@ -39,6 +39,11 @@ public static class TrainCheckpoint
             ["classes"] = s.Classes,
             ["skip_divergent_steps"] = s.SkipDivergentSteps,
             ["checkpoint_every"] = s.CheckpointEvery,
+            ["model"] = s.Model,
+            ["task"] = s.Task,
+            ["target"] = s.Target,
+            ["init"] = s.Init is null ? null : Path.GetFullPath(s.Init),
+            ["freeze"] = new JsonArray(s.Freeze.Select(f => (JsonNode)JsonValue.Create(f)).ToArray()),
         };
         Directory.CreateDirectory(dir);
         AtomicFile.Write(Path.Combine(dir, SettingsFile), stream =>
@@ -98,6 +103,11 @@ public static class TrainCheckpoint
             Checkpoint = full,
             CheckpointEvery = Get<int>("checkpoint_every"),
             Resume = true,
+            Model = o["model"] is null ? new TrainSettings().Model : Get<string>("model"),
+            Task = o["task"] is null ? "classification" : Get<string>("task"),
+            Target = o["target"] is null ? null : Get<string>("target"),
+            Init = o["init"] is null ? null : Get<string>("init"),
+            Freeze = (o["freeze"] as JsonArray)?.Select(n => n!.GetValue<string>()).ToArray() ?? [],
         };
     }
 }

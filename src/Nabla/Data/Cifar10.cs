@@ -57,6 +57,7 @@ public static class Cifar10
         long total = 0;
         foreach (var f in files)
         {
+            SafeFile.Check(f, "CIFAR-10 batch file"); // regular files only (a FIFO would block, a device never end)
             long len = new FileInfo(f).Length;
             if (len == 0 || len % RecordSize != 0)
                 throw new InvalidDataFileException(f, len - len % RecordSize,
@@ -72,7 +73,7 @@ public static class Cifar10
         int index = 0;
         foreach (var f in files)
         {
-            using var stream = File.OpenRead(f);
+            using var stream = SafeFile.OpenRead(f, "CIFAR-10 batch file");
             long offset = 0;
             while (true)
             {

@@ -97,11 +97,13 @@ public static class Csv
     public static CsvTable Read(string path, char separator = ',', long maxBytes = DefaultMaxBytes)
     {
         string full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"CSV file {full} does not exist.", full);
-        long length = new FileInfo(full).Length;
+        if (!File.Exists(full) && !Directory.Exists(full)) throw new FileNotFoundException($"CSV file {full} does not exist.", full);
+        // Regular files only: /dev/zero or a FIFO would be read without end (or block).
+        using var fs = SafeFile.OpenRead(full, "CSV file");
+        long length = fs.Length;
         if (length > maxBytes)
             throw new InvalidDataFileException(full, -1, $"{full}: {length} bytes, more than the {maxBytes} this reader accepts (pass a larger maxBytes).");
-        using var reader = new StreamReader(full, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(fs, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return Parse(reader, full, separator);
     }
 

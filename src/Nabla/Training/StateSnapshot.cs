@@ -22,8 +22,25 @@ internal static class StateSnapshot
     private const int MaxDepth = 12;
 
     /// <summary>The state of <paramref name="value"/> as bytes.</summary>
+    // Keep the fields walked here in trimmed and native-AOT builds (the tool publishes as native AOT).
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+Net5CompatSeedImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+Net5CompatDerivedImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+CompatPrng", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+XoshiroImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, typeof(Random))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(EarlyStopping))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(LearningRateScheduler))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(LearningRateSchedule))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(StepLR))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(ExponentialLR))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(CosineAnnealingLR))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(ReduceLROnPlateau))]
     public static byte[] Save(object value)
     {
+        // A generator whose state cannot be read (fields removed from a trimmed build) must not be "saved" empty:
+        // the resumed run would silently draw other numbers.
+        if (value is Random && CountState(value.GetType(), 0) == 0)
+            throw new InvalidOperationException("StateSnapshot: the state of System.Random is not readable in this build; checkpoints cannot resume it exactly.");
         var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms)) Write(w, value, value.GetType(), 0);
         return ms.ToArray();
@@ -36,6 +53,14 @@ internal static class StateSnapshot
         using var r = new BinaryReader(new MemoryStream(bytes));
         Read(r, target, target.GetType(), 0);
         if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException($"state of {target.GetType().Name}: {r.BaseStream.Length - r.BaseStream.Position} bytes left over.");
+    }
+
+    private static int CountState(Type t, int depth)
+    {
+        if (depth > MaxDepth) return 0;
+        int n = 0;
+        foreach (var f in Fields(t)) n += IsScalar(f.FieldType) || IsStateArray(f.FieldType) ? 1 : f.FieldType.IsSealed || f.FieldType.IsValueType ? CountState(f.FieldType, depth + 1) : 1;
+        return n;
     }
 
     private static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal);

@@ -16,7 +16,7 @@ namespace Nabla.Tests.Fuzz;
 /// load to a consistent object or fail with the format exception (<see cref="InvalidDataFileException"/>;
 /// for the tool's image reader also its <see cref="UsageException"/>) — never another exception, never more
 /// than <see cref="Format.MemoryFactor"/> × the file size + 2 MiB allocated on the reading thread, never a hang
-/// (10 s per case). Cases per mutation kind and format: <see cref="CasesPerKind"/> (NABLA_FUZZ_CASES overrides it
+/// (30 s per case). Cases per mutation kind and format: <see cref="CasesPerKind"/> (NABLA_FUZZ_CASES overrides it
 /// for longer runs); every case is reproducible from its format, kind and index.
 /// </summary>
 public class FuzzTests(ITestOutputHelper output)
@@ -51,7 +51,7 @@ public class FuzzTests(ITestOutputHelper output)
     public static TheoryData<string> FormatNames()
     {
         var d = new TheoryData<string>();
-        foreach (var n in new[] { "idx-ubyte", "idx-float", "idx-gzip", "safetensors", "model", "pgm-p5", "pgm-p2", "png" }) d.Add(n);
+        foreach (var n in new[] { "idx-ubyte", "idx-float", "idx-gzip", "safetensors", "model", "pgm-p5", "pgm-p2", "png", "csv", "cifar10" }) d.Add(n);
         return d;
     }
 
@@ -90,8 +90,27 @@ public class FuzzTests(ITestOutputHelper output)
             }
             var idxU8 = new[] { FuzzFiles.IdxImages(6, 8, 1), FuzzFiles.IdxImages(3, 5, 2), FuzzFiles.IdxBytes(new IdxArray(IdxType.UInt8, [20], new byte[20])) };
             var idxF = new[] { FuzzFiles.IdxFloats(24, 2), FuzzFiles.IdxBytes(new IdxArray(IdxType.Int16, [3, 5], new short[15])), FuzzFiles.IdxBytes(new IdxArray(IdxType.Float64, [4], new double[] { 1, 2, 3, 4 })) };
+            void CheckCsv(string p)
+            {
+                var table = Csv.Read(p);
+                var data = table.ToClassification("label");
+                Require(data.Features.Length == data.Count * data.SampleSize, "CSV dataset size");
+                Require(data.Features.ToArray().All(float.IsFinite), "CSV dataset: non-finite feature");
+            }
+            void CheckCifar(string p)
+            {
+                var data = Cifar10.ReadRecords([p], 10, [3, 32, 32]);
+                Require(data.Labels.ToArray().All(l => l is >= 0 and < 10), "CIFAR label outside 0..9");
+                Require(data.Features.Length == data.Count * 3072, "CIFAR features size");
+            }
+            var csv = System.Text.Encoding.UTF8.GetBytes("x1,x2,x3,label\n0.5,1.25,-3,0\n1e-3,2,4.5,1\n7,8,9,2\n-1.5,0,0.25,1\n");
+            var cifar = new byte[3 * 3073];
+            new Random(3).NextBytes(cifar);
+            for (int r = 0; r < 3; r++) cifar[r * 3073] = (byte)(r * 3);
             var formats = new[]
             {
+                new Format("csv", [csv], EditCsv, CheckCsv, 64, ".csv"),
+                new Format("cifar10", [cifar, cifar[..3073]], EditCifar, CheckCifar, 8, ".bin"),
                 new Format("idx-ubyte", idxU8, Mutator.EditIdxHeader, CheckIdx, 4, ""),
                 new Format("idx-float", idxF, Mutator.EditIdxHeader, CheckIdx, 4, ""),
                 new Format("idx-gzip", idxU8.Concat(idxF).Select(FuzzFiles.Gzip).ToArray(), EditGzipIdx, CheckIdx, 64, ".gz"),
@@ -107,6 +126,27 @@ public class FuzzTests(ITestOutputHelper output)
         {
             try { Directory.Delete(tmp, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>Header edit for CSV: a number or the header row rewritten (huge, negative, non-numeric, NaN, extra columns).</summary>
+    private static byte[] EditCsv(byte[] b, Random rng)
+    {
+        string text = System.Text.Encoding.UTF8.GetString(b);
+        var lines = text.Split('\n').ToList();
+        int i = rng.Next(lines.Count);
+        var cells = lines[i].Split(',').ToList();
+        int j = rng.Next(Math.Max(1, cells.Count));
+        string[] values = ["1e39", "-1e39", "NaN", "Infinity", "", "x", "999999999999", "255", "-1", "0.5,7", "\"1\"", "label"];
+        if (cells.Count > 0) cells[j] = values[rng.Next(values.Length)];
+        lines[i] = string.Join(",", cells);
+        return System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines));
+    }
+
+    /// <summary>Header edit for CIFAR-10: a record's label byte set to a boundary value.</summary>
+    private static byte[] EditCifar(byte[] b, Random rng)
+    {
+        if (b.Length >= 3073) b[3073 * rng.Next(b.Length / 3073)] = new byte[] { 9, 10, 255, 128, 0 }[rng.Next(5)];
+        return b;
     }
 
     /// <summary>Header edit for a gzipped IDX file: the inner IDX header (re-compressed), or the gzip header's flags or size trailer.</summary>
@@ -160,7 +200,7 @@ public class FuzzTests(ITestOutputHelper output)
                     allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 Outcome outcome;
-                if (!task.Wait(TimeSpan.FromSeconds(10))) outcome = Outcome.Hang;
+                if (!task.Wait(TimeSpan.FromSeconds(30))) outcome = Outcome.Hang;
                 else if (error is null) outcome = Outcome.Loaded;
                 else if (error is InvalidDataFileException or UsageException) outcome = Outcome.Rejected;
                 else if (error is InconsistentException) outcome = Outcome.Inconsistent;
