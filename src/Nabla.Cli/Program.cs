@@ -23,6 +23,8 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create(io));
         root.Subcommands.Add(DemoCommand.Create(io));
         root.Subcommands.Add(BenchCommand.Create(io));
+        root.Subcommands.Add(ExportCommand.Create(io));
+        root.Subcommands.Add(AllReduceCommand.Create(io));
         return Common.Invoke(root, args, io);
     }
 }

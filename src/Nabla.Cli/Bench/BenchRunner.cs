@@ -39,6 +39,14 @@ public static class BenchRunner
             ["loadavg_start"] = LoadAverage(),
         };
 
+        if (s.Mode is BenchMode.LstmTrain or BenchMode.GruTrain or BenchMode.Ctc)
+        {
+            RunRecurrent(s, dataDir, report, results, console);
+            report["loadavg_end"] = LoadAverage();
+            report["results"] = results;
+            return report;
+        }
+
         if (s.Mode != BenchMode.Gemm)
         {
             var data = MlpWorkload.LoadData(dataDir);
@@ -53,7 +61,7 @@ public static class BenchRunner
             {
                 console.MarkupLine($"[grey]mlp_train, {t} thread(s)…[/]");
                 var f = MlpWorkload.Train(data, t, s);
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "mlp_train",
                     ["threads"] = t,
@@ -77,7 +85,7 @@ public static class BenchRunner
                     foreach (int batch in new[] { 1, s.InferBatch })
                     {
                         double sec = MlpWorkload.InferSeconds(data, batch, t, s);
-                        results.Add(new JsonObject
+                        results.Add((JsonNode)new JsonObject
                         {
                             ["name"] = "mlp_infer",
                             ["threads"] = t,
@@ -91,7 +99,7 @@ public static class BenchRunner
 
             using var self = Process.GetCurrentProcess();
             self.Refresh();
-            results.Add(new JsonObject
+            results.Add((JsonNode)new JsonObject
             {
                 ["name"] = "peak_rss",
                 ["mode"] = ModeName(s.Mode == BenchMode.TrainOnly ? BenchMode.TrainOnly : BenchMode.Mlp),
@@ -108,7 +116,7 @@ public static class BenchRunner
             console.MarkupLine("[grey]FMA peak…[/]");
             var peaks = FmaPeak.MeasureAll(s.Threads, s.Tiny ? 0.005 : s.Quick ? 0.05 : 0.15);
             foreach (var p in peaks)
-                results.Add(new JsonObject
+                results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "fma_peak",
                     ["bits"] = p.Bits,
@@ -123,7 +131,7 @@ public static class BenchRunner
                 foreach (int t in s.Threads)
                 {
                     double sec = GemmWorkload.SecondsPerCall(g, t, s);
-                    results.Add(new JsonObject
+                    results.Add((JsonNode)new JsonObject
                     {
                         ["name"] = "gemm",
                         ["shape"] = g.Name,
@@ -146,6 +154,55 @@ public static class BenchRunner
         return report;
     }
 
+    private static void RunRecurrent(BenchSettings s, string? dataDir, JsonObject report, JsonArray results, IAnsiConsole console)
+    {
+        if (s.Mode == BenchMode.Ctc)
+        {
+            foreach (int t in s.Threads)
+            {
+                console.MarkupLine($"[grey]ctc, {t} thread(s)…[/]");
+                double sec = RecurrentWorkload.CtcSeconds(t, s);
+                results.Add((JsonNode)new JsonObject
+                {
+                    ["name"] = "ctc",
+                    ["threads"] = t,
+                    ["batch"] = RecurrentWorkload.CtcBatch,
+                    ["steps"] = RecurrentWorkload.CtcSteps,
+                    ["classes"] = RecurrentWorkload.CtcClasses,
+                    ["label"] = RecurrentWorkload.CtcLabel,
+                    ["latency_us"] = Round(sec * 1e6, 3),
+                    ["samples_per_s"] = Round(RecurrentWorkload.CtcBatch / sec),
+                });
+            }
+            return;
+        }
+        var data = MlpWorkload.LoadData(dataDir);
+        report["data"] = dataDir ?? "synthetic";
+        report["samples"] = data.Count;
+        report["optimizer"] = "adam";
+        report["optimizer_settings"] = MlpWorkload.DescribeOptimizer("adam");
+        string name = s.Mode == BenchMode.GruTrain ? "gru_train" : "lstm_train";
+        foreach (int t in s.Threads)
+        {
+            console.MarkupLine($"[grey]{name}, {t} thread(s)…[/]");
+            var f = RecurrentWorkload.Train(data, s.Mode == BenchMode.GruTrain, t, s);
+            results.Add((JsonNode)new JsonObject
+            {
+                ["name"] = name,
+                ["threads"] = t,
+                ["batch"] = s.Batch,
+                ["optimizer"] = "adam",
+                ["samples_per_s"] = Round(f.SamplesPerSecond),
+                ["ms_per_step"] = Round(f.MillisecondsPerStep, 4),
+                ["alloc_bytes_per_step"] = Round(f.AllocatedBytesPerStep),
+                ["gen0_collections"] = f.Gen0Collections,
+                ["gen2_collections"] = f.Gen2Collections,
+                ["alloc_steps"] = f.AllocationSteps,
+                ["loss"] = Round(f.Loss, 4),
+            });
+        }
+    }
+
     /// <summary>Prints the figures of <paramref name="report"/> as a table.</summary>
     public static void Render(JsonObject report, IAnsiConsole console)
     {
@@ -166,10 +223,11 @@ public static class BenchRunner
                 "gemm" => ((string?)r["shape"] ?? "", Fmt(r["gflops"], "F1"), "GFLOP/s",
                     $"{Fmt(r["us_per_call"], "F1")} µs/call" + (r["pct_of_peak"] is JsonNode pct ? $", {Fmt(pct, "F0")} % of FMA peak" : "")),
                 "fma_peak" => ($"{r["bits"]}-bit FMA", Fmt(r["gflops"], "F1"), "GFLOP/s", "managed probe, no memory traffic"),
-                "mlp_train" => ($"batch {r["batch"]}, {r["optimizer"]}", Fmt(r["samples_per_s"], "N0"), "samples/s",
+                "mlp_train" or "lstm_train" or "gru_train" => ($"batch {r["batch"]}, {r["optimizer"]}", Fmt(r["samples_per_s"], "N0"), "samples/s",
                     $"{Fmt(r["alloc_bytes_per_step"], "N0")} B/step, GCs: {r["gen0_collections"]} gen0, {r["gen2_collections"]} gen2 in {r["alloc_steps"]} steps"),
                 "mlp_infer" when (int?)r["batch"] == 1 => ("batch 1", Fmt(r["latency_us"], "F1"), "µs", $"{Fmt(r["samples_per_s"], "N0")} samples/s"),
                 "mlp_infer" => ($"batch {r["batch"]}", Fmt(r["samples_per_s"], "N0"), "samples/s", $"{Fmt(r["latency_us"], "F1")} µs/batch"),
+                "ctc" => ($"{r["batch"]}×{r["steps"]} steps, {r["classes"]} classes", Fmt(r["latency_us"], "F1"), "µs", "loss + gradient"),
                 "peak_rss" => ((string?)r["mode"] ?? "", Fmt(r["mib"], "F1"), "MiB", $"peak working set ({Fmt(r["after_load_mib"], "F0")} MiB after loading the data)"),
                 _ => ("", "", "", ""),
             };
@@ -223,6 +281,9 @@ public static class BenchRunner
     public static string ModeName(BenchMode mode) => mode switch
     {
         BenchMode.TrainOnly => "train-only",
+        BenchMode.LstmTrain => "lstm_train",
+        BenchMode.GruTrain => "gru_train",
+        BenchMode.Ctc => "ctc",
         _ => mode.ToString().ToLowerInvariant(),
     };
 

@@ -11,6 +11,12 @@ public enum BenchMode
     Mlp,
     /// <summary>MLP training only, so that the peak working set is that of a training run alone.</summary>
     TrainOnly,
+    /// <summary>LSTM classifier training (Fashion-MNIST rows as 28 steps).</summary>
+    LstmTrain,
+    /// <summary>GRU classifier training (Fashion-MNIST rows as 28 steps).</summary>
+    GruTrain,
+    /// <summary>CTC loss and gradient, batch 32, 100 steps, 11 classes.</summary>
+    Ctc,
 }
 
 /// <summary>The parsed options of <c>nabla bench</c>, with the run lengths they imply.</summary>

@@ -40,10 +40,10 @@ public static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON (read by bench/compare/join.py)", HelpName = "FILE" };
         var mode = new Option<string>("--mode")
         {
-            Description = "What to run: all, gemm, mlp (training and inference) or train-only (for a clean peak working set)",
+            Description = "What to run: all, gemm, mlp (training and inference), train-only (for a clean peak working set), lstm_train, gru_train or ctc",
             DefaultValueFactory = _ => "all",
         };
-        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only");
+        mode.AcceptOnlyFromAmong("all", "gemm", "mlp", "train-only", "lstm_train", "gru_train", "ctc");
         var optimizer = new Option<string>("--optimizer")
         {
             Description = "Optimiser of the training benchmark (the reference must use the same one)",
@@ -73,6 +73,9 @@ public static class BenchCommand
                     "gemm" => BenchMode.Gemm,
                     "mlp" => BenchMode.Mlp,
                     "train-only" => BenchMode.TrainOnly,
+                    "lstm_train" => BenchMode.LstmTrain,
+                    "gru_train" => BenchMode.GruTrain,
+                    "ctc" => BenchMode.Ctc,
                     _ => BenchMode.All,
                 },
                 Optimizer = p.GetValue(optimizer) ?? MlpWorkload.DefaultOptimizer,

@@ -34,11 +34,27 @@ public static class ImageInput
     /// <exception cref="UsageException">The file is missing, empty or not a readable image.</exception>
     public static GrayImage Read(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--image: the path is empty; give an image file.");
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new UsageException($"image file {full} does not exist.");
-        byte[] bytes = File.ReadAllBytes(full);
+        if (!File.Exists(full) && !Directory.Exists(full)) throw new UsageException($"image file {full} does not exist.");
+        byte[] bytes = Data.SafeFile.ReadAllBytes(full, "image file", MaxFileBytes);
         if (bytes.Length >= 2 && bytes[0] == 'P' && (bytes[1] == '2' || bytes[1] == '5')) return ReadPgm(bytes, full);
         return ReadWithSkia(bytes, full);
+    }
+
+    /// <summary>Largest image file read, in bytes (64 MiB).</summary>
+    public const long MaxFileBytes = 64L << 20;
+
+    /// <summary>Largest image accepted, in pixels (checked from the header before decoding): 8192 x 8192.</summary>
+    public const long MaxPixels = 8192L * 8192;
+
+    /// <summary>Largest width or height accepted.</summary>
+    public const int MaxSide = 32768;
+
+    private static void CheckSize(string name, string format, long width, long height)
+    {
+        if (width < 1 || height < 1 || width > MaxSide || height > MaxSide || width * height > MaxPixels)
+            throw new UsageException($"{name}: the {format} header declares {width}x{height} pixels; expected 1 to {MaxSide} on each side and at most {MaxPixels} pixels in all.");
     }
 
     /// <summary>Parses a PGM file: "P2" (ASCII) or "P5" (binary, 8 or 16 bits), with '#' comments in the header.</summary>
@@ -49,9 +65,12 @@ public static class ImageInput
         int width = HeaderInt(bytes, ref pos, name, "width");
         int height = HeaderInt(bytes, ref pos, name, "height");
         int maxVal = HeaderInt(bytes, ref pos, name, "maximum value");
-        if (width < 1 || height < 1 || (long)width * height > 100_000_000)
-            throw new UsageException($"{name}: PGM size {width}x{height} is not a usable image size.");
+        CheckSize(name, "PGM", width, height);
         if (maxVal < 1 || maxVal > 65535) throw new UsageException($"{name}: PGM maximum value {maxVal} must be in 1..65535.");
+        // Every pixel takes at least one byte (P5) or one digit and a separator (P2): check before allocating.
+        long least = binary ? (long)width * height * (maxVal < 256 ? 1 : 2) : 2L * width * height - 1;
+        if (bytes.Length - pos < least)
+            throw new UsageException($"{name}: PGM {(binary ? "P5" : "P2")} {width}x{height} needs at least {least} bytes of pixels after the header (byte {pos}), the file has {bytes.Length - pos}; truncated?");
         var pixels = new float[width * height];
         if (binary)
         {
@@ -112,11 +131,20 @@ public static class ImageInput
         using var codec = SKCodec.Create(data);
         if (codec is null)
             throw new UsageException($"{name}: not an image nabla can read (expected PNG or PGM P2/P5; the file starts with {Hex(bytes)}).");
+        CheckSize(name, codec.EncodedFormat.ToString().ToUpperInvariant(), codec.Info.Width, codec.Info.Height);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = SKBitmap.Decode(codec, info)
-            ?? throw new UsageException($"{name}: the {codec.EncodedFormat} image could not be decoded (damaged or truncated?).");
-        int w = bitmap.Width, h = bitmap.Height, stride = bitmap.RowBytes;
-        byte[] px = bitmap.Bytes;
+        int w = info.Width, h = info.Height, stride = info.RowBytes;
+        byte[] px = new byte[(long)stride * h];
+        SKCodecResult result;
+        unsafe
+        {
+            fixed (byte* p = px) result = codec.GetPixels(info, (IntPtr)p);
+        }
+        // Only a complete decode counts: IncompleteInput is a truncated file, whose missing rows Skia fills in.
+        if (result != SKCodecResult.Success)
+            throw new UsageException(result == SKCodecResult.IncompleteInput
+                ? $"{name}: the {codec.EncodedFormat} image is truncated: its {w}x{h} pixels end early ({bytes.Length} bytes)."
+                : $"{name}: the {codec.EncodedFormat} image could not be decoded ({result}); damaged?");
         var pixels = new float[w * h];
         for (int y = 0; y < h; y++)
         {

@@ -40,10 +40,10 @@ public static class TrainCommand
         activation.AcceptOnlyFromAmong(Activations);
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", HelpName = "N", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Mini-batch size", HelpName = "N", DefaultValueFactory = _ => 64 }.AtLeast(1);
-        var optimizerName = new Option<string>("--optimizer") { Description = "Optimiser: sgd (with --momentum), momentum, nesterov, adagrad, rmsprop, adam, adamw, accelerated (the notes' Nesterov method)", HelpName = "NAME", DefaultValueFactory = _ => "sgd" };
+        var optimizerName = new Option<string>("--optimizer") { Description = "Optimiser, as Optimizers.Create: sgd (plain; momentum only with --momentum), momentum (SGD with momentum 0.9), nesterov, adagrad, rmsprop, adam, adamw, accelerated (the notes' Nesterov method)", HelpName = "NAME", DefaultValueFactory = _ => "momentum" };
         optimizerName.AcceptOnlyFromAmong([.. Optimizers.Names]);
         var lr = new Option<float>("--lr") { Description = "Learning rate (default: 0.05 for sgd, momentum and nesterov, else the optimiser's usual one)", HelpName = "RATE", DefaultValueFactory = _ => 0.05f }.Positive();
-        var momentum = new Option<float>("--momentum") { Description = "Momentum of sgd, momentum and nesterov (0: plain SGD); of rmsprop only when given", HelpName = "M", DefaultValueFactory = _ => 0.9f };
+        var momentum = new Option<float>("--momentum") { Description = "Momentum of momentum and nesterov (default 0.9); of sgd and rmsprop only when given", HelpName = "M", DefaultValueFactory = _ => 0.9f };
         momentum.Validators.Add(r =>
         {
             if (!Common.TryGetValue(r, out float m)) return;
@@ -79,7 +79,9 @@ public static class TrainCommand
 
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
         foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit }) command.Options.Add(o);
-        command.SetAction(p => Common.Guard(io, () => Run(io, new TrainSettings
+        var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
+        var distributed = DistributedTraining.AddOptions(command);
+        command.SetAction(p => Common.Guard(io, () => DistributedTraining.Launch(io, p, distributed, rankIo => Run(rankIo, new TrainSettings
         {
             Data = p.GetValue(data),
             Layers = ParseLayers(p.GetValue(layers)!),
@@ -101,7 +103,11 @@ public static class TrainCommand
             Out = p.GetValue(output)!,
             Threads = p.GetValue(threads),
             Limit = p.GetValue(limit),
-        })));
+            Task = p.GetValue(extras.Task)!,
+            Target = p.GetValue(extras.Target),
+            Init = p.GetValue(extras.Init),
+            Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
+        }))));
         return command;
     }
 
@@ -125,11 +131,15 @@ public static class TrainCommand
     public static float DefaultLearningRate(string optimizer) =>
         optimizer is "sgd" or "momentum" or "nesterov" ? 0.05f : Optimizers.DefaultLearningRate(optimizer);
 
-    /// <summary>The optimiser of <paramref name="s"/>: --momentum goes to sgd, momentum and nesterov, and to rmsprop when given.</summary>
+    /// <summary>
+    /// The optimiser of <paramref name="s"/>, the same as <see cref="Optimizers.Create"/> gives for the name: <c>sgd</c> is
+    /// plain SGD unless --momentum is given (as PyTorch's SGD), <c>momentum</c> and <c>nesterov</c> take --momentum
+    /// (default 0.9), <c>rmsprop</c> takes it only when given.
+    /// </summary>
     public static Optimizer CreateOptimizer(TrainSettings s, IEnumerable<Parameter> parameters)
     {
-        bool takesMomentum = s.Optimizer is "sgd" or "momentum" or "nesterov";
-        if (s.MomentumGiven && !takesMomentum && s.Optimizer != "rmsprop")
+        bool takesMomentum = s.Optimizer is "momentum" or "nesterov";
+        if (s.MomentumGiven && !takesMomentum && s.Optimizer is not ("rmsprop" or "sgd"))
             throw new UsageException($"--momentum does not apply to --optimizer {s.Optimizer} (only to sgd, momentum, nesterov and rmsprop).");
         if (s.Optimizer is "momentum" or "nesterov" && s.Momentum == 0f)
             throw new UsageException($"--optimizer {s.Optimizer} needs --momentum above 0 (use --optimizer sgd for plain SGD).");
@@ -192,10 +202,12 @@ public static class TrainCommand
         string outPath = Path.GetFullPath(s.Out);
         if (Directory.Exists(outPath)) throw new UsageException($"--out {outPath} is a folder; give a file name such as {Path.Combine(s.Out, DefaultOut)}.");
 
-        var data = DataLoading.Load(s.Data, s.Seed, s.Limit);
+        if (s.Task == "regression") return TrainExtras.TrainRegression(io, s, outPath);
+        var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit));
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
         var model = BuildModel(data.Height * data.Width, s.Layers, s.Activation, data.Classes, new Random(s.Seed), s.Dropout);
+        TrainExtras.ApplyTransfer(io, model, s);
         var loss = new CrossEntropyLoss();
         var optimizer = CreateOptimizer(s, model.Parameters());
         var schedule = CreateSchedule(s.Schedule, s.Epochs);
@@ -212,6 +224,7 @@ public static class TrainCommand
         };
         io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
                   $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
+        if (DistributedTraining.Describe(s.Batch) is string ranks) io.Markup($"       {Markup.Escape(ranks)}");
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation };
         if (s.Augment) options.Augment = Augmentation(data.Height, data.Width).AsAction();
@@ -222,11 +235,11 @@ public static class TrainCommand
         History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
 
-        var test = Trainer.Evaluate(model, data.Test, loss);
+        var test = DistributedTraining.Evaluate(model, data.Test, loss);
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
-        if (s.Plot is string plotFile)
+        if (s.Plot is string plotFile && DistributedTraining.IsRoot)
         {
             string curves = Plots.Charts.TrainingCurves(history, plotFile, $"{arch} MLP, {s.Optimizer}");
             string confusion = Plots.Charts.ConfusionMatrix(test.Confusion, ConfusionPlotPath(plotFile), $"{data.Name}: test set", data.ClassNames);
@@ -251,6 +264,7 @@ public static class TrainCommand
             ["final_train_loss"] = history.Last.Loss,
             ["final_validation_accuracy"] = history.Last.ValidationAccuracy,
         }.ToJsonString();
+        if (!DistributedTraining.IsRoot) return ExitCodes.Ok; // only rank 0 writes the model
         ModelFile.Save(outPath, model, metadata: ModelInfo.Describe(data, s.Seed, s.Limit, training, test.Accuracy));
         io.Markup($"[bold]saved[/]  {Markup.Escape(outPath)} ({new FileInfo(outPath).Length / 1024.0:F0} KiB) in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCodes.Ok;
@@ -287,7 +301,7 @@ public static class TrainCommand
     {
         io.Line();
         options.OnEpoch = r => io.Line(FormatEpoch(r, options.Epochs));
-        return Trainer.Fit(model, data.Train, loss, optimizer, options);
+        return DistributedTraining.Fit(model, data.Train, loss, optimizer, options);
     }
 
     private static History FitWithProgress(CliContext io, Module model, DataSplits data, Loss loss, Optimizer optimizer, FitOptions options)
@@ -321,7 +335,7 @@ public static class TrainCommand
                     task.StopTask();
                     ctx.Refresh();
                 };
-                return Trainer.Fit(model, data.Train, loss, optimizer, options);
+                return DistributedTraining.Fit(model, data.Train, loss, optimizer, options);
             });
     }
 }
@@ -361,7 +375,7 @@ public sealed record TrainSettings
     public int Batch { get; init; } = 64;
 
     /// <summary>Optimiser name (one of <see cref="Optimizers.Names"/>).</summary>
-    public string Optimizer { get; init; } = "sgd";
+    public string Optimizer { get; init; } = "momentum";
 
     /// <summary>Learning rate.</summary>
     public float LearningRate { get; init; } = 0.05f;
@@ -398,4 +412,16 @@ public sealed record TrainSettings
 
     /// <summary>Seeded subset size per data file (null: all).</summary>
     public int? Limit { get; init; }
+
+    /// <summary>classification (image folders) or regression (a CSV file with <see cref="Target"/>).</summary>
+    public string Task { get; init; } = "classification";
+
+    /// <summary>The CSV column to predict (regression).</summary>
+    public string? Target { get; init; }
+
+    /// <summary>A model file whose matching weights start the model (transfer learning), or null.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>Name prefixes of the parameters to freeze.</summary>
+    public string[] Freeze { get; init; } = [];
 }

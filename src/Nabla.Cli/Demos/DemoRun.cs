@@ -86,6 +86,7 @@ public static class DemoCatalog
         new("relu1", "The one-neuron ReLU model: (sub)gradient descent, Nesterov, SGD; the loss is not convex; its global minima", r => Relu1Demo.Run(r)),
         new("lr", "Learning rates too small, right and too large on the one-neuron ReLU model", r => LearningRateDemo.Run(r)),
         new("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSProp and Adam on the shipped digits: validation accuracy per epoch", r => OptimizersDemo.Run(r)),
+        new("sequence", "Lines of handwritten digits read column by column by a BiLSTM trained with CTC: character error rate", r => SequenceDemo.Run(r)),
     ];
 
     /// <summary>The demo called <paramref name="name"/> (case-insensitive), or null.</summary>

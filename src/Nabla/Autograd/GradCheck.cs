@@ -15,7 +15,7 @@ public sealed record GradCheckResult(double MaxRelativeError, int WorstInput, in
 }
 
 /// <summary>
-/// Compares an op's analytic gradient (from <see cref="Tensor.Backward(Tensor)"/>) with central
+/// Compares an op's analytic gradient (from <see cref="Tensor.Backward(Tensor, bool)"/>) with central
 /// finite differences. The output is contracted with a fixed random upstream gradient r, so that
 /// the checked scalar is L = Σ r ⊙ f(x) and no symmetry hides a wrong rule. Tensors are float32,
 /// so L is accumulated in float64 and the step is large enough (default 1e-2 on inputs of order 1)

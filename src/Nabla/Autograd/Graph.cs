@@ -53,7 +53,7 @@ internal static class Graph
     [ThreadStatic] private static HashSet<Tensor>? visitedCache;
     [ThreadStatic] private static Stack<(Tensor node, bool expanded)>? stackCache;
 
-    public static void Backward(Tensor root, Tensor gradOutput)
+    public static void Backward(Tensor root, Tensor gradOutput, bool retainGraph = false)
     {
         // Reverse topological order by iterative DFS: a node runs after everything that uses it.
         // The work lists are reused per thread so that a training step does not allocate them.
@@ -69,6 +69,15 @@ internal static class Graph
             var (node, expanded) = stack.Pop();
             if (expanded) { order.Add(node); continue; }
             if (!visited.Add(node)) continue;
+            if (node.GraphFreed)
+            {
+                order.Clear();
+                visited.Clear();
+                stack.Clear();
+                throw new InvalidOperationException(
+                    $"Backward: trying to backward through the graph a second time (the {node.OpName} node was freed by an earlier Backward). " +
+                    "Pass retainGraph: true to the first Backward if you need to backward through it again, or recompute the forward pass.");
+            }
             stack.Push((node, true));
             if (node.Parents is null) continue;
             foreach (var p in node.Parents)
@@ -84,9 +93,20 @@ internal static class Graph
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var node = order[i];
+            // A leaf comes after every node that uses it: its gradient for this pass is complete.
+            if (node.BackwardFn is null && node.Grad is not null) node.PostAccumulateGradHook?.Invoke(node);
             if (node.BackwardFn is null || node.Grad is null) continue;
             node.BackwardFn(node.Grad);
         }
+        if (!retainGraph)
+            foreach (var node in order)
+                if (!node.IsLeaf)
+                {
+                    // Free the graph as PyTorch does: closures hold the saved inputs; the node keeps its
+                    // op name (so a second pass can say what was freed) and its gradient (the notes read it).
+                    node.BackwardFn = null;
+                    node.Parents = null;
+                }
         order.Clear(); // drop references to the graph
         visited.Clear();
     }

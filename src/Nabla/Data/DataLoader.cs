@@ -24,7 +24,10 @@ public sealed class Batch
     /// <summary>The samples, shape [Size, ...sampleShape].</summary>
     public Tensor Inputs { get; }
 
-    /// <summary>The labels as floats, shape [Size] (for losses that take float targets).</summary>
+    /// <summary>
+    /// For a regression set (<see cref="Dataset.IsRegression"/>), the float targets, shape [Size, ...TargetShape];
+    /// otherwise the labels as floats, shape [Size] (for losses that take float targets).
+    /// </summary>
     public Tensor Targets { get; }
 
     /// <summary>The labels (length <see cref="Size"/>).</summary>
@@ -156,6 +159,8 @@ public sealed class DataLoader : IEnumerable<Batch>
         int[] sampleShape = ds.SampleShape;
         float[] features = ds.Features;
         int[] labels = ds.Labels;
+        float[]? targets = ds.Targets;
+        int t = ds.TargetSize;
 
         Buffers? full = null, partial = null;
         for (int b = 0; b < count; b++)
@@ -163,16 +168,17 @@ public sealed class DataLoader : IEnumerable<Batch>
             int start = b * BatchSize;
             int size = Math.Min(BatchSize, order.Length - start);
             Buffers buf;
-            if (!ReuseBuffers) buf = new Buffers(size, s, sampleShape);
-            else if (size == BatchSize) buf = full ??= new Buffers(size, s, sampleShape);
-            else buf = partial ??= new Buffers(size, s, sampleShape);
+            if (!ReuseBuffers) buf = new Buffers(size, s, sampleShape, ds.TargetShape);
+            else if (size == BatchSize) buf = full ??= new Buffers(size, s, sampleShape, ds.TargetShape);
+            else buf = partial ??= new Buffers(size, s, sampleShape, ds.TargetShape);
 
             for (int j = 0; j < size; j++)
             {
                 int k = order[start + j];
                 Array.Copy(features, (long)k * s, buf.Inputs, (long)j * s, s);
                 buf.Labels[j] = labels[k];
-                buf.Targets[j] = labels[k];
+                if (targets is null) buf.Targets[j] = labels[k];
+                else Array.Copy(targets, (long)k * t, buf.Targets, (long)j * t, t);
                 buf.Indices[j] = k;
             }
             yield return new Batch(new Tensor(buf.Inputs, buf.InputShape), new Tensor(buf.Targets, buf.TargetShape),
@@ -182,17 +188,17 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     private sealed class Buffers
     {
-        public Buffers(int size, int sampleSize, int[] sampleShape)
+        public Buffers(int size, int sampleSize, int[] sampleShape, int[]? targetShape = null)
         {
             Inputs = new float[(long)size * sampleSize];
-            Targets = new float[size];
+            Targets = new float[(long)size * (targetShape?.Aggregate(1, (a, d) => a * d) ?? 1)];
             Labels = new int[size];
             Indices = new int[size];
             var shape = new int[sampleShape.Length + 1];
             shape[0] = size;
             sampleShape.CopyTo(shape, 1);
             InputShape = new Shape(shape);
-            TargetShape = new Shape(size);
+            TargetShape = targetShape is null ? new Shape(size) : new Shape([size, .. targetShape]);
         }
 
         public float[] Inputs { get; }

@@ -10,7 +10,7 @@ namespace Nabla.Data;
 /// <see cref="Split(double[], int)"/> and <see cref="Standardize"/> return new data sets with new arrays, while
 /// <see cref="Reshape"/> shares them.
 /// </remarks>
-public sealed class Dataset
+public sealed partial class Dataset
 {
     private readonly int[] sampleShape;
 
@@ -114,7 +114,7 @@ public sealed class Dataset
             Array.Copy(Features, (long)k * s, f, (long)i * s, s);
             l[i] = Labels[k];
         }
-        return new Dataset(f, sampleShape, l, NumClasses, Name);
+        return new Dataset(f, sampleShape, l, NumClasses, Name).WithTargetsOf(this, indices);
     }
 
     /// <summary>The first <paramref name="count"/> samples (copied), or all of them if there are fewer.</summary>
@@ -209,7 +209,7 @@ public sealed class Dataset
             throw new ArgumentException(
                 $"Dataset.Reshape: [{string.Join(", ", newSampleShape)}] holds {size} values, a sample has {SampleSize} ([{string.Join(", ", sampleShape)}]).",
                 nameof(newSampleShape));
-        return new Dataset(Features, newSampleShape, Labels, NumClasses, Name);
+        return new Dataset(Features, newSampleShape, Labels, NumClasses, Name).WithTargetsOf(this, null);
     }
 
     /// <summary>Mean and standard deviation of all feature values (population std, computed in double).</summary>
@@ -231,7 +231,7 @@ public sealed class Dataset
         var f = new float[Features.Length];
         float inv = 1f / std;
         for (int i = 0; i < f.Length; i++) f[i] = (Features[i] - mean) * inv;
-        return new Dataset(f, sampleShape, Labels, NumClasses, Name);
+        return new Dataset(f, sampleShape, Labels, NumClasses, Name).WithTargetsOf(this, null);
     }
 
     /// <summary>All samples as one tensor of shape [Count, ...SampleShape] (a copy).</summary>
@@ -245,7 +245,8 @@ public sealed class Dataset
 
     /// <summary>For example <c>Dataset "train" [10000 x 1 x 28 x 28], 10 classes</c>.</summary>
     public override string ToString() =>
-        $"Dataset{(Name is null ? "" : $" \"{Name}\"")} [{Count} x {string.Join(" x ", sampleShape)}], {NumClasses} classes";
+        $"Dataset{(Name is null ? "" : $" \"{Name}\"")} [{Count} x {string.Join(" x ", sampleShape)}], " +
+        (IsRegression ? $"float targets [{string.Join(" x ", TargetShape!)}]" : $"{NumClasses} classes");
 
     internal static int[] Permutation(int n, Random rng)
     {

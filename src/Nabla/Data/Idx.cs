@@ -144,39 +144,80 @@ public static class Idx
 
     /// <summary>Reads an IDX file, gzipped or raw.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataFileException">The file is not a well-formed IDX file.</exception>
+    /// <exception cref="InvalidDataFileException">The file is not a well-formed IDX file (or not a regular file).</exception>
     public static IdxArray Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"IDX file not found: {path}", path);
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var fs = SafeFile.OpenRead(path, "IDX file");
         return Read(fs, path);
     }
 
-    /// <summary>Reads an IDX stream, gzipped or raw; <paramref name="name"/> is used in error messages.</summary>
+    /// <summary>
+    /// Reads an IDX stream, gzipped or raw; <paramref name="name"/> is used in error messages. The header is
+    /// read and checked first; only then is a buffer made, of the size the header declares — checked against the
+    /// stream's length when it is known, and grown with the data actually read otherwise (a gzip stream), so a
+    /// forged header or a gzip bomb fails with little memory.
+    /// </summary>
     /// <exception cref="InvalidDataFileException">The stream is not a well-formed IDX file.</exception>
     public static IdxArray Read(Stream stream, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
-        var (bytes, length, gz) = ReadAllMaybeGzip(stream, name);
-        return Parse(bytes, length, name, gz);
+        var (body, gz, remaining) = Open(stream, name);
+        try
+        {
+            var head = new byte[4 + 4 * 255];
+            int got = ReadUpTo(body, head, 0, 4, name, gz);
+            if (got == 4) got += ReadUpTo(body, head, 4, 4 * head[3], name, gz);
+            long available = gz || remaining is null ? long.MaxValue : remaining.Value;
+            var (type, dims, headerSize) = ParseHeader(head, got, available, name, gz, checkSize: !gz && remaining is not null);
+            long elements = 1;
+            foreach (int d in dims) elements *= d;
+            long expected = elements * ElementSize(type);
+            string shape = string.Join(" x ", dims);
+            string w = Where(gz);
+            if (!gz && remaining is long len)
+            {
+                long found = len - headerSize;
+                if (found < expected)
+                    throw new InvalidDataFileException(name, len,
+                        $"{name}: truncated IDX file: expected {expected} data bytes ({type} [{shape}]) after the header at offset {headerSize}{w}, found {found}.", gz);
+                if (found > expected)
+                    throw new InvalidDataFileException(name, headerSize + expected,
+                        $"{name}: size mismatch: expected {expected} data bytes ({type} [{shape}]) after the header at offset {headerSize}{w}, found {found} " +
+                        $"({found - expected} extra bytes from offset {headerSize + expected}).", gz);
+            }
+            if (gz && remaining is long compressed && expected > compressed * MaxDeflateRatio + 4096)
+                throw new InvalidDataFileException(name, 4,
+                    $"{name}: the IDX header at offset 4{w} declares {type} [{shape}], {expected} data bytes, but {compressed} bytes of gzip data " +
+                    $"cannot decompress to more than about {compressed * MaxDeflateRatio} bytes; the header is wrong or the file truncated.", gz);
+
+            byte[] data = ReadBody(body, expected, headerSize, name, gz, type, shape, sizeKnown: !gz && remaining is not null);
+            long extra = CountExtra(body, name, gz, headerSize + expected);
+            if (extra > 0)
+                throw new InvalidDataFileException(name, headerSize + expected,
+                    $"{name}: size mismatch: expected {expected} data bytes ({type} [{shape}]) after the header at offset {headerSize}{w}, found " +
+                    (extra > ExtraCountCap ? $"more than {expected + ExtraCountCap} (over {ExtraCountCap} extra bytes" : $"{expected + extra} ({extra} extra bytes") +
+                    $" from offset {headerSize + expected}).", gz);
+            return Convert(data, type, dims, name);
+        }
+        finally
+        {
+            if (gz) body.Dispose();
+        }
     }
 
     /// <summary>Reads only the header of an IDX file (gzipped or raw): element type and dimensions.</summary>
     /// <exception cref="InvalidDataFileException">The header is malformed.</exception>
     public static (IdxType Type, int[] Dims) ReadHeader(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
-        bool gz = StartsWithGzipMagic(fs);
-        Stream s = gz ? new GZipStream(fs, CompressionMode.Decompress, leaveOpen: true) : fs;
+        using var fs = SafeFile.OpenRead(path, "IDX file");
+        var (s, gz, _) = Open(fs, path);
         try
         {
             var head = new byte[4 + 4 * 255];
             int got = ReadUpTo(s, head, 0, 4, path, gz);
-            int need = got >= 4 ? 4 + 4 * head[3] : 4;
-            if (got >= 4) got += ReadUpTo(s, head, 4, need - 4, path, gz);
+            if (got == 4) got += ReadUpTo(s, head, 4, 4 * head[3], path, gz);
             var (type, dims, _) = ParseHeader(head, got, long.MaxValue, path, gz, checkSize: false);
             return (type, dims);
         }
@@ -279,6 +320,13 @@ public static class Idx
 
     // ------------------------------------------------------------------ internals
 
+    // deflate's largest expansion: 258 bytes from a 2-bit code (about 1032:1); a header declaring more than that
+    // many bytes per compressed byte cannot be honest.
+    private const long MaxDeflateRatio = 1032;
+
+    // How many bytes past the declared end are counted (and decompressed) for the message before giving up.
+    private const long ExtraCountCap = 1 << 20;
+
     private static bool StartsWithGzipMagic(Stream s)
     {
         if (!s.CanSeek) throw new ArgumentException("IDX: stream must be seekable to sniff the gzip magic.");
@@ -289,66 +337,59 @@ public static class Idx
         return a == 0x1f && b == 0x8b;
     }
 
-    private static (byte[] Bytes, int Length, bool Gzip) ReadAllMaybeGzip(Stream stream, string name)
+    /// <summary>The IDX bytes of <paramref name="stream"/> (decompressing when it starts with the gzip magic) and the
+    /// number of stored bytes left when the stream's length is known.</summary>
+    private static (Stream Body, bool Gzip, long? Remaining) Open(Stream stream, string name)
     {
-        Stream src = stream;
-        if (!stream.CanSeek)
+        var sniff = new byte[2];
+        int got = ReadUpTo(stream, sniff, 0, 2, name, false);
+        long? remaining = stream.CanSeek ? stream.Length - stream.Position + got : null;
+        Stream body = new PrefixedStream(sniff.AsMemory(0, got), stream);
+        bool gz = got == 2 && sniff[0] == 0x1f && sniff[1] == 0x8b;
+        if (gz) body = new GZipStream(body, CompressionMode.Decompress, leaveOpen: false);
+        return (body, gz, remaining);
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes, growing the buffer with the data actually read (so a header
+    /// that declares more than the stream holds costs only what is there).</summary>
+    private static byte[] ReadBody(Stream s, long count, long headerSize, string name, bool gz, IdxType type, string shape, bool sizeKnown)
+    {
+        int capacity = (int)(sizeKnown ? count : Math.Min(count, 1 << 20));
+        var buf = new byte[capacity];
+        long total = 0;
+        while (total < count)
         {
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            src = copy;
-        }
-        bool gz = StartsWithGzipMagic(src);
-        if (!gz)
-        {
-            long len = src.Length - src.Position;
-            if (len > MaxDataBytes)
-                throw new InvalidDataFileException(name, 0, $"{name}: file is {len} bytes long, more than the {MaxDataBytes} bytes an IDX file may have here.");
-            var buf = new byte[len];
-            src.ReadExactly(buf);
-            return (buf, buf.Length, false);
-        }
-        var ms = new MemoryStream(SizeHint(src));
-        long decompressed = 0;
-        try
-        {
-            using var z = new GZipStream(src, CompressionMode.Decompress, leaveOpen: true);
-            var chunk = new byte[1 << 16];
-            int n;
-            while ((n = z.Read(chunk, 0, chunk.Length)) > 0)
+            if (total == buf.Length)
             {
-                decompressed += n;
-                if (decompressed > MaxDataBytes)
-                    throw new InvalidDataFileException(name, MaxDataBytes,
-                        $"{name}: gzip data decompresses to more than {MaxDataBytes} bytes, more than an IDX file may have here.", compressed: true);
-                ms.Write(chunk, 0, n);
+                var bigger = new byte[(int)Math.Min(count, (long)buf.Length * 2)];
+                Buffer.BlockCopy(buf, 0, bigger, 0, buf.Length);
+                buf = bigger;
             }
+            int want = buf.Length - (int)total;
+            int n = ReadUpTo(s, buf, (int)total, want, name, gz, headerSize);
+            total += n;
+            if (n < want) break; // ReadUpTo stops short only at the end of the stream
         }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataFileException(name, decompressed,
-                $"{name}: unreadable gzip data (the file starts with the gzip magic 1f 8b): {e.Message} " +
-                $"(failed after {decompressed} decompressed bytes, at offset {decompressed} of the decompressed data).", compressed: true, e);
-        }
-        return (ms.GetBuffer(), (int)ms.Length, true);
+        if (total < count)
+            throw new InvalidDataFileException(name, headerSize + total,
+                $"{name}: truncated IDX file: expected {count} data bytes ({type} [{shape}]) after the header at offset {headerSize}{Where(gz)}, found {total}.", gz);
+        return buf;
     }
 
-    /// <summary>The gzip trailer's ISIZE (uncompressed size mod 2^32) as a capacity hint; 0 when implausible.</summary>
-    private static int SizeHint(Stream s)
+    private static long CountExtra(Stream s, string name, bool gz, long offset)
     {
-        long pos = s.Position, len = s.Length;
-        if (len - pos < 18) return 0;
-        Span<byte> tail = stackalloc byte[4];
-        s.Position = len - 4;
-        s.ReadExactly(tail);
-        s.Position = pos;
-        uint isize = BinaryPrimitives.ReadUInt32LittleEndian(tail);
-        // Only a hint: capped at 256x the compressed size so a forged trailer cannot force a huge allocation.
-        return isize <= Math.Min(MaxDataBytes, (len - pos) * 256L) ? (int)isize : 0;
+        var chunk = new byte[1 << 16];
+        long extra = 0;
+        while (extra <= ExtraCountCap)
+        {
+            int n = ReadUpTo(s, chunk, 0, chunk.Length, name, gz, offset + extra);
+            if (n == 0) break;
+            extra += n;
+        }
+        return extra;
     }
 
-    private static int ReadUpTo(Stream s, byte[] buf, int offset, int count, string name, bool gz)
+    private static int ReadUpTo(Stream s, byte[] buf, int offset, int count, string name, bool gz, long baseOffset = 0)
     {
         int total = 0;
         try
@@ -362,14 +403,15 @@ public static class Idx
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataFileException(name, offset + total,
+            long at = baseOffset + offset + total;
+            throw new InvalidDataFileException(name, at,
                 $"{name}: unreadable gzip data (the file starts with the gzip magic 1f 8b): {e.Message} " +
-                $"(failed at offset {offset + total} of the decompressed data).", compressed: true, e);
+                $"(failed at offset {at} of the decompressed data).", compressed: true, e);
         }
         return total;
     }
 
-    private static string Where(bool gz) => gz ? " of the decompressed data" : "";
+    private static string Where(bool gz) => gz ? " of the decompressed gzip data" : "";
 
     private static (IdxType Type, int[] Dims, long HeaderSize) ParseHeader(byte[] bytes, int length, long available, string name, bool gz, bool checkSize)
     {
@@ -428,32 +470,17 @@ public static class Idx
         return "";
     }
 
-    private static IdxArray Parse(byte[] bytes, int length, string name, bool gz)
+    private static IdxArray Convert(byte[] bytes, IdxType type, int[] dims, string name)
     {
-        var (type, dims, headerSize) = ParseHeader(bytes, length, length, name, gz, checkSize: true);
-        string w = Where(gz);
         long elements = 1;
         foreach (int d in dims) elements *= d;
-        int size = ElementSize(type);
-        long expected = elements * size;
-        long found = length - headerSize;
-        string shape = string.Join(" x ", dims);
-        if (found < expected)
-            throw new InvalidDataFileException(name, length,
-                $"{name}: truncated IDX file: expected {expected} data bytes ({type} [{shape}]) after the header at offset {headerSize}{w}, found {found}.", gz);
-        if (found > expected)
-            throw new InvalidDataFileException(name, headerSize + expected,
-                $"{name}: size mismatch: expected {expected} data bytes ({type} [{shape}]) after the header at offset {headerSize}{w}, found {found} " +
-                $"({found - expected} extra bytes from offset {headerSize + expected}).", gz);
-
         int n = (int)elements;
-        int h = (int)headerSize;
-        var src = bytes.AsSpan(h, (int)expected);
+        var src = bytes.AsSpan(0, n * ElementSize(type));
         Array data;
         switch (type)
         {
             case IdxType.UInt8:
-                data = src.ToArray();
+                data = bytes; // read to exactly the declared size: no copy
                 break;
             case IdxType.Int8:
             {
@@ -492,5 +519,35 @@ public static class Idx
             }
         }
         return new IdxArray(type, dims, data, name);
+    }
+}
+
+/// <summary>A read-only stream that yields <c>prefix</c> (bytes already read from <c>inner</c> to sniff them) and then
+/// the rest of <c>inner</c>.</summary>
+internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+{
+    private ReadOnlyMemory<byte> prefix = prefix;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (prefix.Length > 0)
+        {
+            int n = Math.Min(prefix.Length, buffer.Length);
+            prefix.Span[..n].CopyTo(buffer);
+            prefix = prefix[n..];
+            return n;
+        }
+        return inner.Read(buffer);
     }
 }

@@ -1,14 +1,23 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
+/// <summary>A layer without constructor arguments: its configuration is empty.</summary>
+public abstract class ParameterlessLayer : Module, IConfigurable
+{
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new();
+}
+
 /// <summary>max(0, x) elementwise.</summary>
-public sealed class ReLU : Module
+public sealed class ReLU : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Relu(input);
 }
 
 /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
-public sealed class LeakyReLU(float slope = 0.01f) : Module
+public sealed class LeakyReLU(float slope = 0.01f) : Module, IConfigurable
 {
     /// <summary>The slope for negative inputs.</summary>
     public float Slope { get; } = slope;
@@ -17,53 +26,56 @@ public sealed class LeakyReLU(float slope = 0.01f) : Module
     public override Tensor Forward(Tensor input) => Ops.LeakyRelu(input, Slope);
 
     /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["negative_slope"] = Slope };
+
+    /// <inheritdoc/>
     public override string Describe() => $"LeakyReLU({Slope})";
 }
 
 /// <summary>The logistic sigmoid 1/(1+e⁻ˣ).</summary>
-public sealed class Sigmoid : Module
+public sealed class Sigmoid : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Sigmoid(input);
 }
 
 /// <summary>The hyperbolic tangent.</summary>
-public sealed class Tanh : Module
+public sealed class Tanh : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Tanh(input);
 }
 
 /// <summary>The Heaviside step of the perceptron (1 where x &gt; 0); passes no gradient.</summary>
-public sealed class Step : Module
+public sealed class Step : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Step(input);
 }
 
 /// <summary>Softmax over the last axis.</summary>
-public sealed class Softmax : Module
+public sealed class Softmax : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.Softmax(input);
 }
 
 /// <summary>Log-softmax over the last axis (pair it with <see cref="Nabla.Losses.NllLoss"/>).</summary>
-public sealed class LogSoftmax : Module
+public sealed class LogSoftmax : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Ops.LogSoftmax(input);
 }
 
 /// <summary>[N, d1, d2, …] → [N, d1·d2·…].</summary>
-public sealed class Flatten : Module
+public sealed class Flatten : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Rank <= 2 ? input : Ops.Flatten(input, 1);
 }
 
 /// <summary>Passes its input through unchanged.</summary>
-public sealed class Identity : Module
+public sealed class Identity : ParameterlessLayer
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input;
@@ -73,7 +85,7 @@ public sealed class Identity : Module
 /// Inverted dropout: in training mode each element is zeroed with probability p and the survivors
 /// are scaled by 1/(1−p), so that evaluation mode is the identity.
 /// </summary>
-public sealed class Dropout : Module
+public sealed class Dropout : Module, IConfigurable
 {
     private readonly Random? rng;
 
@@ -101,11 +113,14 @@ public sealed class Dropout : Module
     }
 
     /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["p"] = P };
+
+    /// <inheritdoc/>
     public override string Describe() => $"Dropout(p={P})";
 }
 
 /// <summary>Adds N(0, σ²) noise to its input in training mode (a regulariser); identity in evaluation.</summary>
-public sealed class GaussianNoise(float std, Random? rng = null) : Module
+public sealed class GaussianNoise(float std, Random? rng = null) : Module, IConfigurable
 {
     /// <summary>Standard deviation of the noise.</summary>
     public float Std { get; } = std;
@@ -116,6 +131,9 @@ public sealed class GaussianNoise(float std, Random? rng = null) : Module
         if (!IsTraining || Std == 0f) return input;
         return input + Tensor.Normal(input.Shape, 0f, Std, rng ?? RandomSource.Shared);
     }
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["std"] = Std };
 
     /// <inheritdoc/>
     public override string Describe() => $"GaussianNoise(std={Std})";

@@ -1,10 +1,12 @@
+using System.Text.Json.Nodes;
+
 namespace Nabla.Nn;
 
 /// <summary>
 /// A fully connected layer y = x·Wᵀ + b. Input [N, in], output [N, out]; weight [out, in] (the
 /// PyTorch layout, so saved weights interchange), bias [out].
 /// </summary>
-public sealed class Linear : Module
+public sealed class Linear : Module, IConfigurable
 {
     /// <summary>Creates the layer and initialises it from <paramref name="rng"/> (default: <see cref="RandomSource.Shared"/>).</summary>
     public Linear(int inFeatures, int outFeatures, bool bias = true, Initializer init = Initializer.Default, Random? rng = null)
@@ -14,8 +16,8 @@ public sealed class Linear : Module
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Init = init;
-        Weight = new Parameter(outFeatures, inFeatures);
-        Bias = bias ? new Parameter(outFeatures) : null;
+        Weight = RegisterParameter("weight", new Parameter(outFeatures, inFeatures));
+        Bias = bias ? RegisterParameter("bias", new Parameter(outFeatures)) : null;
         ResetParameters(rng ?? RandomSource.Shared);
     }
 
@@ -62,6 +64,9 @@ public sealed class Linear : Module
             throw new ShapeMismatchException($"Linear({InFeatures} => {OutFeatures})", input.Shape, Weight.Shape, $"expects input [N, {InFeatures}]");
         return Ops.Linear(input, Weight, Bias, activation);
     }
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["in_features"] = InFeatures, ["out_features"] = OutFeatures, ["bias"] = Bias is not null };
 
     /// <inheritdoc/>
     public override string Describe() => $"Linear({InFeatures} => {OutFeatures}{(Bias is null ? ", bias=false" : "")})";

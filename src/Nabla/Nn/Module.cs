@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text;
 
@@ -11,16 +12,72 @@ public sealed class Parameter : Tensor
     public Parameter(Tensor value) : base(value.data, value.Shape) => RequiresGrad = true;
 
     /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
-    public Parameter(params int[] shape) : base(new float[new Shape(shape).Size], new Shape(shape)) => RequiresGrad = true;
+    public Parameter(params int[] shape) : base(AllocationBudget.NewArray(new Shape(shape).Size), new Shape(shape)) => RequiresGrad = true;
 }
 
 /// <summary>
-/// The base of every layer and model, as in PyTorch: subclasses hold <see cref="Parameter"/>s and
-/// child modules in fields (found automatically and named after the field, lower-camel-case, with
-/// dots for nesting: <c>fc1.weight</c>), and implement <see cref="Forward"/>.
+/// The base of every layer and model, as in PyTorch: subclasses hold <see cref="Parameter"/>s,
+/// buffers and child modules, and implement <see cref="Forward"/>. Library layers declare them
+/// explicitly with <see cref="RegisterParameter"/>, <see cref="RegisterModule{T}"/> and
+/// <see cref="RegisterBuffer"/> under PyTorch's names (trim-safe, names exact); fields of a user's
+/// own subclass holding parameters or modules are also found by reflection and named after the
+/// field, lower-camel-case, with dots for nesting: <c>fc1.weight</c>.
 /// </summary>
-public abstract class Module
+/// <remarks>
+/// A layer with more than one input or output (recurrent states, skip connections, detection heads)
+/// keeps <see cref="Forward"/> as its one-tensor path (its main output, which
+/// <see cref="Sequential"/> uses) and adds typed overloads for the rest.
+/// </remarks>
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
+public abstract partial class Module
 {
+    private List<(string Name, Parameter Parameter)>? registeredParameters;
+    private List<(string Name, Module Module)>? registeredModules;
+    private List<(string Name, Tensor Buffer)>? registeredBuffers;
+
+    /// <summary>
+    /// Declares <paramref name="parameter"/> as this module's own, under <paramref name="name"/>
+    /// (PyTorch's <c>register_parameter</c>), and returns it.
+    /// </summary>
+    protected Parameter RegisterParameter(string name, Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        CheckNewName(name);
+        (registeredParameters ??= new()).Add((name, parameter));
+        return parameter;
+    }
+
+    /// <summary>Declares <paramref name="module"/> as a child under <paramref name="name"/> (PyTorch's <c>register_module</c>) and returns it.</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        CheckNewName(name);
+        (registeredModules ??= new()).Add((name, module));
+        return module;
+    }
+
+    /// <summary>
+    /// Declares <paramref name="buffer"/> as state that is saved and loaded with the parameters but
+    /// not trained (PyTorch's <c>register_buffer</c>, e.g. batch norm's <c>running_mean</c>), and returns it.
+    /// </summary>
+    protected Tensor RegisterBuffer(string name, Tensor buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        CheckNewName(name);
+        (registeredBuffers ??= new()).Add((name, buffer));
+        return buffer;
+    }
+
+    private void CheckNewName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+            throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid member name (non-empty, no dots).");
+        bool taken = (registeredParameters?.Any(p => p.Name == name) ?? false)
+                  || (registeredModules?.Any(m => m.Name == name) ?? false)
+                  || (registeredBuffers?.Any(b => b.Name == name) ?? false);
+        if (taken) throw new ArgumentException($"{GetType().Name}: a member named '{name}' is already registered.");
+    }
+
     /// <summary>Whether the module is in training mode (dropout active) rather than evaluation mode.</summary>
     public bool IsTraining { get; private set; } = true;
 
@@ -44,26 +101,50 @@ public abstract class Module
     /// <summary>The direct children, with their names.</summary>
     public virtual IEnumerable<(string Name, Module Module)> NamedChildren()
     {
+        if (registeredModules is not null)
+            foreach (var entry in registeredModules) yield return entry;
         foreach (var (name, value) in Members())
         {
-            if (value is Module m) yield return (name, m);
+            if (value is Module m) { if (!IsRegistered(m)) yield return (name, m); }
             else if (value is IEnumerable list and not Tensor)
-            {
-                int i = 0;
-                foreach (var item in list)
-                {
-                    if (item is Module lm) yield return ($"{name}.{i}", lm);
-                    i++;
-                }
-            }
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Module lm) yield return ($"{name}.{key}", lm);
         }
     }
 
     /// <summary>This module's own parameters (not its children's), with their names.</summary>
     protected virtual IEnumerable<(string Name, Parameter Parameter)> OwnParameters()
     {
+        if (registeredParameters is not null)
+            foreach (var entry in registeredParameters) yield return entry;
+        CheckNothingHidden();
         foreach (var (name, value) in Members())
-            if (value is Parameter p) yield return (name, p);
+        {
+            // A field declared as Tensor (or object) that holds a Parameter counts too.
+            if (value is Parameter p) { if (!IsRegistered(p)) yield return (name, p); }
+            else if (value is IEnumerable list and not Tensor)
+                foreach (var (key, item) in CollectionItems(list))
+                    if (item is Parameter lp && !IsRegistered(lp)) yield return ($"{name}.{key}", lp);
+        }
+    }
+
+    /// <summary>This module's own buffers (not its children's), with their names.</summary>
+    protected virtual IEnumerable<(string Name, Tensor Buffer)> OwnBuffers() =>
+        registeredBuffers ?? Enumerable.Empty<(string, Tensor)>();
+
+    private bool IsRegistered(object member) =>
+        (registeredParameters?.Any(p => ReferenceEquals(p.Parameter, member)) ?? false)
+        || (registeredModules?.Any(m => ReferenceEquals(m.Module, member)) ?? false);
+
+    /// <summary>Every buffer of this module and its descendants, named with dots (<c>bn1.running_mean</c>).</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers()
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, b) in OwnBuffers())
+            if (seen.Add(b)) yield return (name, b);
+        foreach (var (childName, child) in NamedChildren())
+            foreach (var (name, b) in child.NamedBuffers())
+                if (seen.Add(b)) yield return ($"{childName}.{name}", b);
     }
 
     /// <summary>Every parameter of this module and its descendants, named with dots (<c>layers.0.weight</c>).</summary>
@@ -92,17 +173,21 @@ public abstract class Module
         foreach (var p in Parameters()) p.Grad?.Data.Clear();
     }
 
-    /// <summary>The parameters by dotted name (the tensors themselves, not copies).</summary>
-    public Dictionary<string, Tensor> StateDict() =>
-        NamedParameters().ToDictionary(np => np.Name, np => (Tensor)np.Parameter);
+    /// <summary>The parameters and buffers by dotted name (the tensors themselves, not copies), as PyTorch's <c>state_dict</c>.</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var state = NamedParameters().ToDictionary(np => np.Name, np => (Tensor)np.Parameter);
+        foreach (var (name, b) in NamedBuffers()) state[name] = b;
+        return state;
+    }
 
     /// <summary>
-    /// Copies values into the parameters by name. Every parameter must be present with its exact
-    /// shape; extra entries are an error too (unless <paramref name="strict"/> is false).
+    /// Copies values into the parameters and buffers by name. Every one must be present with its
+    /// exact shape; extra entries are an error too (unless <paramref name="strict"/> is false).
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
-        var own = NamedParameters().ToList();
+        var own = NamedParameters().Select(np => (np.Name, (Tensor)np.Parameter)).Concat(NamedBuffers()).ToList();
         foreach (var (name, p) in own)
         {
             if (!state.TryGetValue(name, out var value))
@@ -162,6 +247,11 @@ public abstract class Module
         foreach (var (f, name) in fields) yield return (name, f.GetValue(this));
     }
 
+    // Module carries [DynamicallyAccessedMembers(fields)], which the trimmer applies to every type
+    // derived from it, so the fields of each type in the chain (all Modules) are kept; the analyser
+    // cannot see that through BaseType.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Every type in the chain derives from Module, whose annotation keeps its fields.")]
     private static (FieldInfo, string)[] FindFields(Type type)
     {
         var chain = new List<Type>();
@@ -170,19 +260,10 @@ public abstract class Module
         foreach (var t in chain)
             foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.MetadataToken))
             {
-                bool relevant = typeof(Parameter).IsAssignableFrom(f.FieldType) || typeof(Module).IsAssignableFrom(f.FieldType)
-                    || (typeof(IEnumerable).IsAssignableFrom(f.FieldType) && f.FieldType.IsGenericType
-                        && f.FieldType.GetGenericArguments().Any(a => typeof(Module).IsAssignableFrom(a)));
-                if (relevant) result.Add((f, MemberName(f.Name)));
+                if (IsMemberType(f.FieldType)) result.Add((f, MemberName(f, t)));
             }
         return result.ToArray();
     }
 
-    private static string MemberName(string field)
-    {
-        if (field.StartsWith('<')) field = field[1..field.IndexOf('>')];
-        field = field.TrimStart('_');
-        if (field.StartsWith("m_")) field = field[2..];
-        return field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
-    }
+
 }

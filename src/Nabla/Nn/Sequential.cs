@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Text.Json.Nodes;
 
 namespace Nabla.Nn;
 
@@ -6,7 +7,7 @@ namespace Nabla.Nn;
 /// Layers applied one after another, Keras- and PyTorch-style. Children are named "0", "1", …,
 /// so parameters are <c>0.weight</c>, <c>0.bias</c>, <c>2.weight</c>, ….
 /// </summary>
-public sealed class Sequential : Module, IEnumerable<Module>
+public sealed class Sequential : Module, IEnumerable<Module>, IConfigurable
 {
     private readonly List<Module> layers = new();
 
@@ -19,8 +20,52 @@ public sealed class Sequential : Module, IEnumerable<Module>
     /// <summary>The layers in order.</summary>
     public IReadOnlyList<Module> Layers => layers;
 
-    /// <summary>The layer at <paramref name="index"/>.</summary>
-    public Module this[int index] => layers[index];
+    /// <summary>The layer at <paramref name="index"/> (negative counts from the end, as <c>model[-1]</c> in PyTorch); setting it replaces the layer.</summary>
+    public Module this[int index]
+    {
+        get => layers[At(index, "this[]")];
+        set => Replace(index, value);
+    }
+
+    /// <summary>Inserts <paramref name="layer"/> before position <paramref name="index"/> (0..Count; PyTorch's <c>insert</c>).</summary>
+    public void Insert(int index, Module layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        int i = index < 0 ? index + layers.Count : index;
+        if (i < 0 || i > layers.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"Sequential.Insert: position {index} is outside 0..{layers.Count}.");
+        layers.Insert(i, layer);
+    }
+
+    /// <summary>Replaces the layer at <paramref name="index"/> (e.g. a new head for transfer learning) and returns the old one.</summary>
+    public Module Replace(int index, Module layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        int i = At(index, "Replace");
+        var old = layers[i];
+        layers[i] = layer;
+        return old;
+    }
+
+    /// <summary>Removes the layer at <paramref name="index"/> and returns it; the later layers move up (their names change).</summary>
+    public Module RemoveAt(int index)
+    {
+        int i = At(index, "RemoveAt");
+        var old = layers[i];
+        layers.RemoveAt(i);
+        return old;
+    }
+
+    /// <summary>Number of layers.</summary>
+    public int Count => layers.Count;
+
+    private int At(int index, string op)
+    {
+        int i = index < 0 ? index + layers.Count : index;
+        if (i < 0 || i >= layers.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"Sequential.{op}: index {index} is out of range for {layers.Count} layers.");
+        return i;
+    }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
@@ -33,6 +78,12 @@ public sealed class Sequential : Module, IEnumerable<Module>
             if (layers[i] is Linear linear && i + 1 < layers.Count && FusableActivation(layers[i + 1]) is { } act)
             {
                 x = linear.Forward(x, act);
+                i++;
+                continue;
+            }
+            if (layers[i] is Conv2d conv && i + 1 < layers.Count && FusableActivation(layers[i + 1]) is { } convAct)
+            {
+                x = conv.Forward(x, convAct);
                 i++;
                 continue;
             }
@@ -52,6 +103,9 @@ public sealed class Sequential : Module, IEnumerable<Module>
     /// <inheritdoc/>
     public override IEnumerable<(string Name, Module Module)> NamedChildren() =>
         layers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), l));
+
+    /// <inheritdoc/>
+    public JsonObject GetConfig() => new() { ["layers"] = new JsonArray(layers.Select(l => (JsonNode)LayerRegistry.ToJson(l)).ToArray()) };
 
     /// <inheritdoc/>
     public IEnumerator<Module> GetEnumerator() => layers.GetEnumerator();

@@ -10,6 +10,8 @@ public enum Reduction
     Mean,
     /// <summary>The sum over all elements.</summary>
     Sum,
+    /// <summary>No reduction: one loss per element (per sample for class losses), as PyTorch's <c>reduction='none'</c>.</summary>
+    None,
 }
 
 public static partial class Ops
@@ -20,7 +22,7 @@ public static partial class Ops
         RequireSameShape("MseLoss", prediction, target);
         var diff = prediction - target;
         var sq = diff * diff;
-        return reduction == Reduction.Mean ? Mean(sq) : Sum(sq);
+        return Reduce(sq, reduction);
     }
 
     /// <summary>The notes' cost C = ½ Σ (t − y)², whose gradient with respect to y is simply y − t.</summary>
@@ -39,6 +41,7 @@ public static partial class Ops
     public static Tensor BinaryCrossEntropy(Tensor probabilities, Tensor target, Reduction reduction = Reduction.Mean)
     {
         RequireSameShape("BinaryCrossEntropy", probabilities, target);
+        if (reduction == Reduction.None) return BinaryCrossEntropyElements(probabilities, target);
         const float eps = 1e-7f;
         int n = probabilities.Length;
         var p = probabilities.Data;
@@ -87,6 +90,7 @@ public static partial class Ops
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean)
     {
         RequireSameShape("BinaryCrossEntropyWithLogits", logits, target);
+        if (reduction == Reduction.None) return BinaryCrossEntropyWithLogitsElements(logits, target);
         int n = logits.Length;
         var z = logits.Data;
         var t = target.Data;
@@ -122,6 +126,7 @@ public static partial class Ops
     public static Tensor CrossEntropy(Tensor logits, int[] targets, Reduction reduction = Reduction.Mean)
     {
         var (n, c) = CheckClassTargets("CrossEntropy", logits, targets);
+        if (reduction == Reduction.None) return Neg(PickPerRow(LogSoftmax(logits, -1), targets));
         var probs = TensorArena.Allocate(n * c, clear: false);
         double loss = 0;
         for (int i = 0; i < n; i++)
@@ -151,6 +156,7 @@ public static partial class Ops
     {
         RequireSameShape("CrossEntropy", logits, targetDistribution);
         var lp = LogSoftmax(logits, -1);
+        if (reduction == Reduction.None) return Neg(Sum(Mul(lp, targetDistribution), -1));
         var total = Neg(Sum(Mul(lp, targetDistribution)));
         int n = logits.Rank >= 2 ? logits.Length / logits.Shape.Last : 1;
         return reduction == Reduction.Mean ? Mul(total, 1f / n) : total;
@@ -160,6 +166,7 @@ public static partial class Ops
     public static Tensor NllLoss(Tensor logProbabilities, int[] targets, Reduction reduction = Reduction.Mean)
     {
         var (n, c) = CheckClassTargets("NllLoss", logProbabilities, targets);
+        if (reduction == Reduction.None) return Neg(PickPerRow(logProbabilities, targets));
         double loss = 0;
         for (int i = 0; i < n; i++) loss -= logProbabilities.Data[i * c + targets[i]];
         float scale = reduction == Reduction.Mean ? 1f / n : 1f;
@@ -174,59 +181,118 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// The multiclass SVM (hinge) loss of the notes: Σ_{j≠t} max(0, s_j − s_t + margin), averaged
-    /// over the batch.
+    /// The multiclass SVM (hinge) loss of the notes, per sample Lᵢ = Σ_{j≠tᵢ} max(0, s_j − s_tᵢ + margin),
+    /// then averaged over the batch (<see cref="Reduction.Mean"/>: (1/N)·Σᵢ Lᵢ), summed, or kept per sample.
+    /// This is C times PyTorch's <c>multi_margin_loss</c> (which also divides by the number of classes C):
+    /// use <see cref="MultiMarginLoss"/> for PyTorch's definition.
     /// </summary>
-    public static Tensor MultiClassHingeLoss(Tensor scores, int[] targets, float margin = 1f)
+    public static Tensor MultiClassHingeLoss(Tensor scores, int[] targets, float margin = 1f, Reduction reduction = Reduction.Mean) =>
+        Reduce(HingeRows(scores, targets, margin, 1, 1f, "MultiClassHingeLoss"), reduction);
+
+    /// <summary>
+    /// PyTorch's <c>multi_margin_loss</c>: per sample Lᵢ = (1/C)·Σ_{j≠tᵢ} max(0, margin − x_tᵢ + x_j)ᵖ with p = 1 or 2,
+    /// then the mean over the batch (default), the sum, or one value per sample. With p = 1 it is the notes'
+    /// hinge (<see cref="MultiClassHingeLoss"/>) divided by C.
+    /// </summary>
+    public static Tensor MultiMarginLoss(Tensor input, int[] targets, int p = 1, float margin = 1f, Reduction reduction = Reduction.Mean)
     {
-        var (n, c) = CheckClassTargets("MultiClassHingeLoss", scores, targets);
+        if (p is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(p), $"MultiMarginLoss: p must be 1 or 2, got {p}.");
+        var (_, c) = CheckClassTargets("MultiMarginLoss", input, targets);
+        return Reduce(HingeRows(input, targets, margin, p, 1f / c, "MultiMarginLoss"), reduction);
+    }
+
+    /// <summary>Per-row scale·Σ_{j≠t} max(0, s_j − s_t + margin)^p as a [N] tensor.</summary>
+    private static Tensor HingeRows(Tensor scores, int[] targets, float margin, int p, float scale, string op)
+    {
+        var (n, c) = CheckClassTargets(op, scores, targets);
         var s = scores.Data;
-        var active = new bool[n * c];
-        double loss = 0;
+        var active = new float[n * c]; // the positive margins (0 where inactive)
+        var r = new Tensor(new Shape(n));
+        var rd = r.Data;
         for (int i = 0; i < n; i++)
         {
             float st = s[i * c + targets[i]];
+            double loss = 0;
             for (int j = 0; j < c; j++)
             {
                 if (j == targets[i]) continue;
                 float m = s[i * c + j] - st + margin;
-                if (m > 0) { loss += m; active[i * c + j] = true; }
+                if (m > 0) { loss += p == 1 ? m : (double)m * m; active[i * c + j] = m; }
             }
+            rd[i] = (float)(loss * scale);
         }
-        var r = Tensor.Scalar((float)(loss / n));
         if (Graph.NeedsGrad(scores))
-            Graph.Record(r, "MultiClassHingeLoss", [scores], g =>
+            Graph.Record(r, op, [scores], g =>
             {
                 var gs = scores.GradBuffer().Data;
-                float w = g.Data[0] / n;
+                var gd = g.Data;
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < c; j++)
-                        if (active[i * c + j]) { gs[i * c + j] += w; gs[i * c + targets[i]] -= w; }
+                        if (active[i * c + j] > 0)
+                        {
+                            // d/ds_j of m^p is p·m^(p−1); s_t gets the opposite.
+                            float w = gd[i] * scale * (p == 1 ? 1f : 2f * active[i * c + j]);
+                            gs[i * c + j] += w;
+                            gs[i * c + targets[i]] -= w;
+                        }
             });
         return r;
     }
 
-    /// <summary>Smooth L1 (Huber with β): ½x²/β where |x| &lt; β, |x| − ½β elsewhere; mean over elements.</summary>
-    public static Tensor SmoothL1Loss(Tensor prediction, Tensor target, float beta = 1f)
+    /// <summary>
+    /// Smooth L1 (Huber with β), per element ½x²/β where |x| &lt; β and |x| − ½β elsewhere (x = prediction − target);
+    /// the mean over elements by default (PyTorch's <c>smooth_l1_loss</c>), or the sum, or every element.
+    /// </summary>
+    public static Tensor SmoothL1Loss(Tensor prediction, Tensor target, float beta = 1f, Reduction reduction = Reduction.Mean)
     {
         RequireSameShape("SmoothL1Loss", prediction, target);
+        if (!(beta > 0)) throw new ArgumentOutOfRangeException(nameof(beta), $"SmoothL1Loss: beta must be positive, got {beta}.");
         int n = prediction.Length;
         var d = TensorArena.Allocate(n, clear: false);
         TensorPrimitives.Subtract(prediction.Data, target.Data, d);
-        double loss = 0;
-        foreach (float x in d) loss += Math.Abs(x) < beta ? 0.5 * x * x / beta : Math.Abs(x) - 0.5 * beta;
-        var r = Tensor.Scalar((float)(loss / n));
+        var r = Tensor.Uninitialized(prediction.Shape);
+        var rd = r.Data;
+        for (int i = 0; i < n; i++) { float x = d[i]; rd[i] = Math.Abs(x) < beta ? 0.5f * x * x / beta : Math.Abs(x) - 0.5f * beta; }
         if (Graph.NeedsGrad(prediction, target))
             Graph.Record(r, "SmoothL1Loss", [prediction, target], g =>
             {
-                float w = g.Data[0] / n;
+                var gd = g.Data;
                 var dd = TensorArena.Allocate(n, clear: false);
-                for (int i = 0; i < n; i++) dd[i] = w * (Math.Abs(d[i]) < beta ? d[i] / beta : SignOrNaN(d[i]));
+                for (int i = 0; i < n; i++) dd[i] = gd[i] * (Math.Abs(d[i]) < beta ? d[i] / beta : SignOrNaN(d[i]));
                 if (prediction.RequiresGrad) AddInPlace(prediction.GradBuffer().Data, dd);
                 if (target.RequiresGrad) TensorPrimitives.Subtract(target.GradBuffer().Data, dd, target.GradBuffer().Data);
             });
-        return r;
+        return Reduce(r, reduction);
     }
+
+    /// <summary>Applies a <see cref="Reduction"/> to per-element losses.</summary>
+    private static Tensor Reduce(Tensor losses, Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => Mean(losses),
+        Reduction.Sum => Sum(losses),
+        Reduction.None => losses,
+        _ => throw new ArgumentOutOfRangeException(nameof(reduction), $"Unknown reduction {reduction}."),
+    };
+
+    /// <summary>x[i, t_i] for each row, as a [N] tensor (differentiable).</summary>
+    private static Tensor PickPerRow(Tensor x, int[] targets)
+    {
+        int c = x.Shape[1];
+        var offsets = new int[targets.Length];
+        for (int i = 0; i < targets.Length; i++) offsets[i] = i * c + targets[i];
+        return GatherOffsets(x, new Shape(targets.Length), offsets, "PickPerRow");
+    }
+
+    /// <summary>Per-element binary cross-entropy on probabilities clamped to [1e-7, 1 − 1e-7].</summary>
+    private static Tensor BinaryCrossEntropyElements(Tensor p, Tensor t)
+    {
+        var pc = Clamp(p, 1e-7f, 1 - 1e-7f);
+        return Neg(Add(Mul(t, Log(pc)), Mul(Add(Neg(t), 1f), Log(Add(Neg(pc), 1f)))));
+    }
+
+    /// <summary>Per-element max(z,0) − z·t + log(1 + e^−|z|), composed of differentiable ops.</summary>
+    private static Tensor BinaryCrossEntropyWithLogitsElements(Tensor z, Tensor t) =>
+        Add(Sub(Relu(z), Mul(z, t)), Log(Add(Exp(Neg(Abs(z))), 1f)));
 
     /// <summary>The L2 penalty λ·Σ‖w‖² over <paramref name="weights"/> (add it to a data loss).</summary>
     public static Tensor L2Penalty(IEnumerable<Tensor> weights, float lambda)

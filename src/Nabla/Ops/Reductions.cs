@@ -93,17 +93,6 @@ public static partial class Ops
     /// <summary>Maximum of all elements (a scalar).</summary>
     public static Tensor Max(Tensor x) => Max(Reshape(x, x.Length), 0);
 
-    /// <summary>Indices of the maxima over <paramref name="axis"/> (not differentiable).</summary>
-    public static int[] ArgMax(Tensor x, int axis = -1)
-    {
-        int ax = x.Shape.NormalizeAxis(axis);
-        int outer = x.Shape.Product(0, ax), dim = x.Shape[ax], inner = x.Shape.Product(ax + 1, x.Rank);
-        var flat = ArgMaxIndices(x.Data, outer, dim, inner);
-        var result = new int[flat.Length];
-        for (int i = 0; i < flat.Length; i++) result[i] = flat[i] / inner % dim;
-        return result;
-    }
-
     // Flat offsets of the maxima of each (outer, inner) fibre.
     private static int[] ArgMaxIndices(ReadOnlySpan<float> x, int outer, int dim, int inner)
     {
@@ -142,6 +131,4 @@ public partial class Tensor
     public Tensor Mean(int axis, bool keepDim = false) => Ops.Mean(this, axis, keepDim);
     /// <summary>Maximum over an axis.</summary>
     public Tensor Max(int axis, bool keepDim = false) => Ops.Max(this, axis, keepDim);
-    /// <summary>Indices of the maxima over an axis.</summary>
-    public int[] ArgMax(int axis = -1) => Ops.ArgMax(this, axis);
 }

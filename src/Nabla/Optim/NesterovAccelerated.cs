@@ -51,6 +51,7 @@ public sealed class NesterovAccelerated : Optimizer
         float c = Coefficient(StepCount + 1);
         for (int i = 0; i < Parameters.Count; i++)
         {
+            if (!Parameters[i].RequiresGrad) continue; // frozen: stays where it is
             var w = Parameters[i].Data;
             bool first = !HasState(i, "previous");
             var previous = State(i, "previous");   // w⁽ᵏ⁻²⁾, or nothing yet: w⁽⁻¹⁾ = w⁽⁰⁾

@@ -19,7 +19,17 @@ public abstract class Optimizer
         if (!(learningRate > 0) || float.IsInfinity(learningRate))
             throw new ArgumentOutOfRangeException(nameof(learningRate), $"{GetType().Name}: learning rate {learningRate} must be positive and finite.");
         LearningRate = learningRate;
+        groupScales = ParameterGroups.ScalesFor(parameters, Parameters, learningRate);
     }
+
+    // Each parameter's learning rate relative to LearningRate (null: all 1), from ParameterGroups.
+    private readonly float[]? groupScales;
+
+    /// <summary>
+    /// The learning rate parameter <paramref name="index"/> is updated with: <see cref="LearningRate"/> times its group's
+    /// ratio (see <see cref="ParameterGroups"/>), so schedules that change <see cref="LearningRate"/> move every group alike.
+    /// </summary>
+    public float LearningRateOf(int index) => groupScales is null ? LearningRate : LearningRate * groupScales[index];
 
     /// <summary>The parameters being optimised, in a fixed order (state is keyed by position).</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
@@ -52,11 +62,22 @@ public abstract class Optimizer
     {
         StepCount++;
         using var _ = Autograd.GradMode.NoGrad();
-        for (int i = 0; i < Parameters.Count; i++)
+        float baseRate = LearningRate;
+        try
         {
-            var p = Parameters[i];
-            if (p.Grad is null) continue;
-            Update(i, p.Data, p.Grad.Data);
+            for (int i = 0; i < Parameters.Count; i++)
+            {
+                var p = Parameters[i];
+                // A frozen parameter (RequiresGrad false) keeps its values even if it still holds a gradient
+                // buffer (zeroed in place) from before it was frozen: momentum or weight decay would move it.
+                if (p.Grad is null || !p.RequiresGrad) continue;
+                if (groupScales is not null) LearningRate = baseRate * groupScales[i];
+                Update(i, p.Data, p.Grad.Data);
+            }
+        }
+        finally
+        {
+            LearningRate = baseRate;
         }
     }
 

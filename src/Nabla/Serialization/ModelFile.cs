@@ -6,14 +6,17 @@ using Nabla.Optim;
 namespace Nabla.Serialization;
 
 /// <summary>
-/// Saves and loads whole models: the weights as safetensors under their dotted names, and — for a
-/// <see cref="Sequential"/> of built-in layers — the architecture as JSON in the file's metadata
-/// (key <c>nabla.architecture</c>), so that <see cref="Load"/> can rebuild the model without code.
-/// Optimiser state can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
+/// Saves and loads whole models: the weights (parameters and buffers) as safetensors under their
+/// dotted PyTorch names, and — for any model built from registered layers (<see cref="LayerRegistry"/>)
+/// — the architecture as a JSON tree in the file's metadata (key <c>nabla.architecture</c>), so that
+/// <see cref="Load(string, bool)"/> rebuilds the model without code. A model holding an unregistered layer
+/// is saved as weights only (rebuild it in code and use <see cref="LoadWeights"/>). Optimiser state
+/// can travel in the same file (names prefixed <c>optimizer.</c>) to resume training.
 /// </summary>
 public static class ModelFile
 {
-    private const string ArchitectureKey = "nabla.architecture";
+    /// <summary>The metadata key of the architecture JSON.</summary>
+    public const string ArchitectureKey = "nabla.architecture";
     private const string OptimizerPrefix = "optimizer.";
 
     /// <summary>Writes the model (and optionally the optimiser state and extra metadata) atomically.</summary>
@@ -23,20 +26,126 @@ public static class ModelFile
         if (optimizer is not null)
             foreach (var (k, v) in optimizer.StateDict()) tensors[OptimizerPrefix + k] = v;
         var meta = new Dictionary<string, string> { ["format"] = "nabla" };
-        if (model is Sequential seq) meta[ArchitectureKey] = Describe(seq).ToJsonString();
+        if (LayerRegistry.CanDescribe(model)) meta[ArchitectureKey] = LayerRegistry.ToJson(model).ToJsonString();
         if (metadata is not null) foreach (var (k, v) in metadata) meta[k] = v;
         SafeTensors.Save(path, tensors, meta);
     }
 
-    /// <summary>Loads a model saved from a <see cref="Sequential"/>: rebuilds it from its architecture and fills in the weights.</summary>
-    public static (Sequential Model, Dictionary<string, string> Metadata) Load(string path)
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/>: rebuilds it from its architecture and fills in the
+    /// weights. Parameter memory is capped by what the file holds while the model is built, so a
+    /// small file cannot make the loader allocate a huge layer.
+    /// </summary>
+    /// <exception cref="Data.InvalidDataFileException">The file is malformed, has no architecture, or the architecture does not match its tensors.</exception>
+    /// <param name="path">The model file.</param>
+    /// <param name="allowNonFinite">Accept NaN or infinite weights (rejected by default).</param>
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, bool allowNonFinite = false)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
+        var (tensors, meta) = SafeTensors.Load(path, allowNonFinite);
         if (!meta.TryGetValue(ArchitectureKey, out var arch))
-            throw new Data.InvalidDataFileException(path, 8, $"the file holds weights but no '{ArchitectureKey}' metadata; build the model in code and use LoadWeights.");
-        var model = Build(JsonNode.Parse(arch)!.AsArray(), path);
-        model.LoadStateDict(tensors.Where(kv => !kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToDictionary());
-        return (model, meta);
+            throw new Data.InvalidDataFileException(path, 8,
+                $"the file holds weights but no '{ArchitectureKey}' metadata; give the architecture separately (ModelFile.Load(path, architectureJson), nabla --arch FILE) or build the model in code and use LoadWeights.");
+        return (Build(path, arch, "metadata " + ArchitectureKey, tensors), meta);
+    }
+
+    /// <summary>
+    /// Loads plain safetensors weights (for instance written by PyTorch's <c>save_file(model.state_dict())</c>)
+    /// into the model described by <paramref name="architectureJson"/> (a node as written by
+    /// <see cref="LayerRegistry.ToJson"/>, or the contents of a file saved from <see cref="Architecture"/>).
+    /// </summary>
+    public static (Module Model, Dictionary<string, string> Metadata) Load(string path, string architectureJson, bool allowNonFinite = false)
+    {
+        var (tensors, meta) = SafeTensors.Load(path, allowNonFinite);
+        return (Build(path, architectureJson, "the architecture given", tensors), meta);
+    }
+
+    /// <summary>The architecture of <paramref name="model"/> as JSON text (for <c>--arch</c> files).</summary>
+    public static string Architecture(Module model) =>
+        LayerRegistry.ToJson(model).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+
+    private static Module Build(string path, string arch, string where, Dictionary<string, Tensor> tensors)
+    {
+        var weights = tensors.Where(kv => !kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToDictionary();
+        long available = weights.Values.Sum(t => (long)t.Length);
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(arch, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new Data.InvalidDataFileException(path, 8, $"{where} is not valid JSON: {e.Message}");
+        }
+        Module model;
+        try
+        {
+            model = BuildWithinBudget(path, weights, () => root is JsonArray legacy ? LegacySequential(legacy) : LayerRegistry.FromJson(root));
+        }
+        catch (LayerConfigException e)
+        {
+            throw new Data.InvalidDataFileException(path, 8, $"{where}: {e.Message}");
+        }
+        LoadChecked(path, model, weights);
+        return model;
+    }
+
+    // Files written before the layer registry hold a flat array of layer objects with short keys.
+    private static Sequential LegacySequential(JsonArray layers)
+    {
+        var converted = new JsonArray();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i] is not JsonObject o) throw new LayerConfigException($"architecture[{i}]", $"expected a layer object, found {LayerRegistry.Kind(layers[i])}.");
+            var n = (JsonObject)o.DeepClone();
+            void Rename(string from, string to) { if (n[from] is { } v) { n.Remove(from); n[to] = v; } }
+            Rename("in", "in_features");
+            Rename("out", "out_features");
+            Rename("slope", "negative_slope");
+            converted.Add((JsonNode)n);
+        }
+        return (Sequential)LayerRegistry.FromJson(new JsonObject { ["type"] = "Sequential", ["layers"] = converted });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="build"/> with allocations capped by the elements of <paramref name="weights"/> (plus a
+    /// little for layers' unsaved scratch), turning an over-budget layer into a clear file error.
+    /// </summary>
+    internal static T BuildWithinBudget<T>(string path, IReadOnlyDictionary<string, Tensor> weights, Func<T> build)
+    {
+        long held = 0;
+        foreach (var t in weights.Values) held += t.Length;
+        long budget = held + BuildSlack;
+        try
+        {
+            using var _ = AllocationBudget.Limit(budget);
+            return build();
+        }
+        catch (AllocationBudgetExceededException e)
+        {
+            throw new Data.InvalidDataFileException(path, 8,
+                $"{path}: metadata '{ArchitectureKey}' describes a model that needs more than the {held} weights the file holds " +
+                $"(a layer asked for {e.Requested} more after {e.Used}); the architecture does not match the tensors.");
+        }
+    }
+
+    // Scratch a layer may allocate beyond its saved tensors (unsaved tables, caches): 1 M floats.
+    private const long BuildSlack = 1 << 20;
+
+    /// <summary>Copies <paramref name="weights"/> into <paramref name="model"/>, every name and shape checked, as a file error.</summary>
+    internal static void LoadChecked(string path, Module model, IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var own = model.StateDict();
+        foreach (var (name, t) in own)
+        {
+            if (!weights.TryGetValue(name, out var w))
+                throw new Data.InvalidDataFileException(path, 8, $"{path}: the architecture has '{name}' of shape {t.Shape} but the file holds no tensor '{name}'.");
+            if (w.Shape != t.Shape)
+                throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{name}': the architecture expects shape {t.Shape}, the file holds {w.Shape}.");
+        }
+        var extra = weights.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (extra.Count > 0)
+            throw new Data.InvalidDataFileException(path, 8, $"{path}: tensor '{extra[0]}' belongs to no layer of the architecture{(extra.Count > 1 ? $" (and {extra.Count - 1} more)" : "")}.");
+        model.LoadStateDict(weights);
     }
 
     /// <summary>Loads weights (and optimiser state, if present and <paramref name="optimizer"/> is given) into an existing model.</summary>
@@ -48,54 +157,6 @@ public static class ModelFile
             optimizer.LoadStateDict(tensors.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value));
         return meta;
-    }
-
-    /// <summary>The architecture of a Sequential of built-in layers as a JSON array of layer configs.</summary>
-    public static JsonArray Describe(Sequential model)
-    {
-        var arr = new JsonArray();
-        foreach (var layer in model.Layers)
-        {
-            JsonObject o = layer switch
-            {
-                Linear l => new JsonObject { ["type"] = "Linear", ["in"] = l.InFeatures, ["out"] = l.OutFeatures, ["bias"] = l.Bias is not null },
-                LeakyReLU lr => new JsonObject { ["type"] = "LeakyReLU", ["slope"] = lr.Slope },
-                Dropout d => new JsonObject { ["type"] = "Dropout", ["p"] = d.P },
-                GaussianNoise g => new JsonObject { ["type"] = "GaussianNoise", ["std"] = g.Std },
-                ReLU or Sigmoid or Tanh or Step or Softmax or LogSoftmax or Flatten or Identity => new JsonObject { ["type"] = layer.GetType().Name },
-                _ => throw new NotSupportedException($"ModelFile: layer {layer.GetType().Name} has no saved form yet; save its weights with SafeTensors and rebuild it in code."),
-            };
-            arr.Add(o);
-        }
-        return arr;
-    }
-
-    private static Sequential Build(JsonArray layers, string path)
-    {
-        var model = new Sequential();
-        var rng = new Random(0); // weights are overwritten by the file
-        foreach (var node in layers)
-        {
-            var o = node!.AsObject();
-            string type = o["type"]!.GetValue<string>();
-            model.Add(type switch
-            {
-                "Linear" => new Linear(o["in"]!.GetValue<int>(), o["out"]!.GetValue<int>(), o["bias"]!.GetValue<bool>(), rng: rng),
-                "LeakyReLU" => new LeakyReLU(o["slope"]!.GetValue<float>()),
-                "Dropout" => new Dropout(o["p"]!.GetValue<float>()),
-                "GaussianNoise" => new GaussianNoise(o["std"]!.GetValue<float>()),
-                "ReLU" => new ReLU(),
-                "Sigmoid" => new Sigmoid(),
-                "Tanh" => new Tanh(),
-                "Step" => new Step(),
-                "Softmax" => new Softmax(),
-                "LogSoftmax" => new LogSoftmax(),
-                "Flatten" => new Flatten(),
-                "Identity" => new Identity(),
-                _ => throw new Data.InvalidDataFileException(path, 8, $"unknown layer type '{type}' in the architecture."),
-            });
-        }
-        return model;
     }
 
     /// <summary>Formats a float for metadata (invariant culture).</summary>

@@ -7,7 +7,7 @@ namespace Nabla;
 /// <summary>
 /// A dense, row-major, contiguous array of float32 values of any rank, and a node of the
 /// define-by-run autograd graph: an op whose inputs require gradients records how to send the
-/// gradient of its result back to them, and <see cref="Backward()"/> replays those records.
+/// gradient of its result back to them, and <see cref="Backward(bool)"/> replays those records.
 /// </summary>
 public partial class Tensor
 {
@@ -60,7 +60,10 @@ public partial class Tensor
     public string? GradFn => OpName;
 
     /// <summary>True when this tensor was not computed by a recorded op.</summary>
-    public bool IsLeaf => BackwardFn is null;
+    public bool IsLeaf => OpName is null;
+
+    /// <summary>True when this tensor was computed by an op whose graph a backward pass has already freed.</summary>
+    internal bool GraphFreed => OpName is not null && BackwardFn is null;
 
     // ---------------------------------------------------------------- creation
 
@@ -133,9 +136,6 @@ public partial class Tensor
         FillNormal(t.Data, mean, std, rng);
         return t;
     }
-
-    /// <summary>Standard normal values (mean 0, std 1) seeded by <paramref name="seed"/>.</summary>
-    public static Tensor Randn(int seed, params int[] shape) => Normal(new Shape(shape), 0f, 1f, new Random(seed));
 
     internal static void FillNormal(Span<float> d, float mean, float std, Random rng)
     {
@@ -210,21 +210,22 @@ public partial class Tensor
     /// <summary>
     /// Back-propagates from this scalar: fills <see cref="Grad"/> of every tensor that requires
     /// gradients and contributed to this one. Gradients add up over repeated calls (zero them
-    /// between steps).
+    /// between steps). The graph is freed afterwards, as PyTorch's: a second backward through it
+    /// throws unless the first passed <paramref name="retainGraph"/>.
     /// </summary>
-    public void Backward()
+    public void Backward(bool retainGraph = false)
     {
         if (Length != 1)
             throw new InvalidOperationException($"Backward: called on a tensor of shape {Shape}; it needs a scalar, or pass the output gradient.");
-        Backward(Full(1f, Shape.ToArray()));
+        Backward(Full(1f, Shape.ToArray()), retainGraph);
     }
 
-    /// <summary>Back-propagates <paramref name="gradOutput"/> (the gradient of some scalar with respect to this tensor).</summary>
-    public void Backward(Tensor gradOutput)
+    /// <summary>Back-propagates <paramref name="gradOutput"/> (the gradient of some scalar with respect to this tensor); see <see cref="Backward(bool)"/>.</summary>
+    public void Backward(Tensor gradOutput, bool retainGraph = false)
     {
         if (gradOutput.Shape != Shape) throw new ShapeMismatchException("Backward", Shape, gradOutput.Shape, "output gradient must match the tensor");
         if (!RequiresGrad) throw new InvalidOperationException("Backward: this tensor does not require gradients (no input of its graph has RequiresGrad, or it was computed under NoGrad).");
-        Graph.Backward(this, gradOutput);
+        Graph.Backward(this, gradOutput, retainGraph);
     }
 
     /// <summary>Sets <see cref="Grad"/> to null.</summary>
@@ -241,38 +242,68 @@ public partial class Tensor
 
     // ---------------------------------------------------------------- printing
 
-    /// <summary>Nested brackets like numpy, abbreviated for large tensors, with the shape and grad info.</summary>
-    public override string ToString()
+    /// <summary>
+    /// Nested brackets like numpy, with the shape and grad info. Tensors of more than
+    /// <see cref="TensorPrintOptions.Threshold"/> elements show only the first and last
+    /// <see cref="TensorPrintOptions.EdgeItems"/> of each axis (see <see cref="PrintOptions"/>).
+    /// </summary>
+    public override string ToString() => ToString(PrintOptions);
+
+    /// <summary>The printout under <paramref name="options"/>, e.g. <c>t.ToString(TensorPrintOptions.Full)</c> for every element.</summary>
+    public string ToString(TensorPrintOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var sb = new StringBuilder("tensor(");
-        if (Rank == 0) sb.Append(Fmt(data[0]));
-        else AppendNested(sb, 0, 0, 7);
+        bool abbreviate = Length > options.Threshold;
+        if (Rank == 0) sb.Append(Fmt(data[0], options.Precision));
+        else AppendNested(sb, 0, 0, 7, abbreviate ? options.EdgeItems : int.MaxValue / 4, options.Precision);
         sb.Append(", shape=").Append(Shape);
         if (OpName is not null) sb.Append(", grad_fn=").Append(OpName);
         else if (RequiresGrad) sb.Append(", requires_grad=True");
         return sb.Append(')').ToString();
     }
 
-    private void AppendNested(StringBuilder sb, int axis, int offset, int indent)
+    /// <summary>How <see cref="ToString()"/> prints tensors (process-wide, like PyTorch's <c>set_printoptions</c>).</summary>
+    public static TensorPrintOptions PrintOptions { get; set; } = new();
+
+    private void AppendNested(StringBuilder sb, int axis, int offset, int indent, int edge, int precision)
     {
         int n = Shape[axis];
         int stride = Shape.Product(axis + 1, Rank);
-        const int edge = 3;
         bool abbreviate = n > 2 * edge + 1;
         sb.Append('[');
         for (int i = 0; i < n; i++)
         {
             if (abbreviate && i == edge) { sb.Append(axis == Rank - 1 ? "..., " : "...,\n" + new string(' ', indent + axis + 1)); i = n - edge; }
-            if (axis == Rank - 1) sb.Append(Fmt(data[offset + i]));
-            else AppendNested(sb, axis + 1, offset + i * stride, indent);
+            if (axis == Rank - 1) sb.Append(Fmt(data[offset + i], precision));
+            else AppendNested(sb, axis + 1, offset + i * stride, indent, edge, precision);
             if (i < n - 1) sb.Append(axis == Rank - 1 ? ", " : ",\n" + new string(' ', indent + axis + 1));
         }
         sb.Append(']');
     }
 
     // Fixed-point hides small values (a gradient of 3e-6 would print as 0): those, and huge ones, go scientific.
-    private static string Fmt(float v) =>
-        v != 0 && float.IsFinite(v) && (MathF.Abs(v) < 1e-4f || MathF.Abs(v) >= 1e8f)
-            ? v.ToString("0.###e+0", CultureInfo.InvariantCulture)
-            : v.ToString("0.####", CultureInfo.InvariantCulture);
+    private static string Fmt(float v, int precision)
+    {
+        var digits = new string('#', Math.Clamp(precision, 0, 9));
+        return v != 0 && float.IsFinite(v) && (MathF.Abs(v) < 1e-4f || MathF.Abs(v) >= 1e8f)
+            ? v.ToString("0." + (digits.Length == 0 ? "" : digits[..Math.Min(3, digits.Length)]) + "e+0", CultureInfo.InvariantCulture)
+            : v.ToString(digits.Length == 0 ? "0" : "0." + digits, CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>How tensors print (PyTorch's <c>torch.set_printoptions</c>): set <see cref="Tensor.PrintOptions"/> or pass one to <see cref="Tensor.ToString(TensorPrintOptions)"/>.</summary>
+public sealed record TensorPrintOptions
+{
+    /// <summary>Tensors with more elements than this are abbreviated (default 1000, as PyTorch).</summary>
+    public int Threshold { get; init; } = 1000;
+
+    /// <summary>How many leading and trailing items of each axis an abbreviated printout shows (default 3).</summary>
+    public int EdgeItems { get; init; } = 3;
+
+    /// <summary>At most this many digits after the decimal point (default 4).</summary>
+    public int Precision { get; init; } = 4;
+
+    /// <summary>Every element, whatever the size.</summary>
+    public static TensorPrintOptions Full { get; } = new() { Threshold = int.MaxValue };
 }

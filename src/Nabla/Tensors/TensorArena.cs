@@ -68,8 +68,12 @@ public sealed class TensorArena
     }
 
     /// <summary>Storage for a new tensor or scratch buffer: from the current arena, else the GC heap.</summary>
-    internal static float[] Allocate(int length, bool clear = true) =>
-        current is { } arena && length > 0 ? arena.Rent(length, clear) : new float[length];
+    internal static float[] Allocate(int length, bool clear = true)
+    {
+        if (current is { } arena && length > 0) return arena.Rent(length, clear);
+        AllocationBudget.Take(length);
+        return new float[length];
+    }
 
     /// <summary>Restores the previously active arena when disposed.</summary>
     public readonly struct Scope : IDisposable

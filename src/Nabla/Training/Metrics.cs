@@ -96,7 +96,7 @@ public static class Predictions
     {
         if (output.Rank == 1 || (output.Rank == 2 && output.Shape[1] == 1))
             return output.ToArray().Select(v => v > threshold ? 1 : 0).ToArray();
-        return Ops.ArgMax(output.Rank == 2 ? output : Ops.Flatten(output, 1), -1);
+        return Ops.ArgMax(output.Rank == 2 ? output : Ops.Flatten(output, 1), -1).ToInt32Array();
     }
 
     /// <summary>How many rows of <paramref name="output"/> predict their label (see <see cref="Classes"/>); allocates nothing.</summary>

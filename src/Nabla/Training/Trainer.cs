@@ -10,7 +10,7 @@ namespace Nabla.Training;
 /// <summary>The figures of one epoch.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">Mean training loss over the epoch's samples.</param>
-/// <param name="Accuracy">Training accuracy over the epoch (predictions made during training).</param>
+/// <param name="Accuracy">Training accuracy over the epoch (predictions made during training); NaN for regression (float targets).</param>
 /// <param name="ValidationLoss">Loss on the validation set, if one was given.</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation set, if one was given.</param>
 /// <param name="LearningRate">The learning rate used in this epoch.</param>
@@ -32,9 +32,13 @@ public sealed class History
 
 /// <summary>Loss, accuracy and confusion matrix of a model on a data set.</summary>
 /// <param name="Loss">Mean loss per sample.</param>
-/// <param name="Accuracy">Fraction classified correctly.</param>
+/// <param name="Accuracy">Fraction classified correctly (NaN for a regression set: see <see cref="Regression"/>).</param>
 /// <param name="Confusion">Counts of actual versus predicted classes.</param>
-public sealed record EvaluationResult(double Loss, double Accuracy, ConfusionMatrix Confusion);
+public sealed record EvaluationResult(double Loss, double Accuracy, ConfusionMatrix Confusion)
+{
+    /// <summary>MSE, MAE and R² for a regression set (float targets); null for classification.</summary>
+    public RegressionMetrics? Regression { get; init; }
+}
 
 /// <summary>Progress of one training batch, for progress bars.</summary>
 /// <param name="Epoch">1-based epoch.</param>
@@ -107,7 +111,7 @@ public sealed class FitOptions
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>The Keras-like training loop: <see cref="Fit"/>, <see cref="Evaluate"/>, <see cref="Predict"/>.</summary>
-public static class Trainer
+public static partial class Trainer
 {
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="train"/> by minimising <paramref name="loss"/>
@@ -145,7 +149,7 @@ public static class Trainer
                     optimizer.ZeroGrad();
                     optimizer.BeforeForward(); // e.g. the accelerated method moves to its look-ahead point
                     var output = model.Forward(batch.Inputs);
-                    var l = loss.Forward(output, batch.Labels);
+                    var l = train.IsRegression ? loss.Forward(output, batch.Targets) : loss.Forward(output, batch.Labels);
                     value = l.Item();
                     if (!float.IsFinite(value))
                         throw new TrainingDivergedException(
@@ -153,7 +157,7 @@ public static class Trainer
                     l.Backward();
                     if (options.ClipGradNorm is float max) ClipGradNorm(parameters, max);
                     optimizer.Step();
-                    correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
+                    if (!train.IsRegression) correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
                 }
                 lossSum += loss.BatchTotal(value, batch.Size);
                 seen += batch.Size;
@@ -172,7 +176,7 @@ public static class Trainer
             if (!AllFinite(parameters) || valLoss is double vl && !double.IsFinite(vl))
                 throw new TrainingDivergedException(
                     $"Training diverged in epoch {epoch}: the weights are no longer finite (last training loss {lossSum / Math.Max(seen, 1):G3}). Lower the learning rate (now {optimizer.LearningRate}).");
-            var result = new EpochResult(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, optimizer.LearningRate, clock.Elapsed.TotalSeconds);
+            var result = new EpochResult(epoch, lossSum / seen, train.IsRegression ? double.NaN : (double)correct / seen, valLoss, valAcc, optimizer.LearningRate, clock.Elapsed.TotalSeconds);
             history.Epochs.Add(result);
             options.OnEpoch?.Invoke(result);
             bool go = true;
@@ -186,6 +190,7 @@ public static class Trainer
     /// <summary>Mean loss, accuracy and confusion matrix of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode.</summary>
     public static EvaluationResult Evaluate(Module model, Dataset data, Loss loss, int batchSize = 256, float binaryThreshold = 0.5f)
     {
+        if (data.IsRegression) return EvaluateRegression(model, data, loss, batchSize);
         bool wasTraining = model.IsTraining;
         model.Eval();
         try

@@ -53,7 +53,7 @@ public class AutogradTests
         var x = Leaf(1f, 2f);
         var q = x * 2f;
         var l1 = q.Sum();
-        l1.Backward();
+        l1.Backward(retainGraph: true);
         Expect.Grad([2, 2], x);
         Expect.Grad([1, 1], q);
 

@@ -8,7 +8,7 @@ namespace Nabla.Tests.Core;
 internal static class Gen
 {
     /// <summary>Standard normal values.</summary>
-    public static Tensor N(int seed, params int[] shape) => Tensor.Randn(seed, shape);
+    public static Tensor N(int seed, params int[] shape) => Tensor.Randn(shape, seed: seed);
 
     /// <summary>Uniform values in [low, high).</summary>
     public static Tensor U(int seed, float low, float high, params int[] shape) =>

@@ -174,6 +174,10 @@ public static class OpRegistry
         Add("SmoothL1Loss beta 0.5", t => Ops.SmoothL1Loss(t[0], t[1], 0.5f), () => SmoothL1Pair(150, 0.5f));
         Add("L2Penalty two weights", t => Ops.L2Penalty([t[0], t[1]], 0.3f), () => [N(151, 3, 2), N(152, 4)]);
 
+        // indexing, selection, comparisons and statistics (issue 10): in their own file
+        cases.AddRange(IndexingOpCases.Build());
+        cases.AddRange(LossReductionCases.Build());
+
         // ---------------------------------------------------------------- compositions
         Add("MLP Linear→Tanh→Linear→CrossEntropy", t =>
                 Ops.CrossEntropy(Ops.Linear(Ops.Linear(t[0], t[1], t[2]).Tanh(), t[3], t[4]), [1, 0, 2]),

@@ -45,8 +45,8 @@ public class TensorBasicsTests
     [Fact]
     public void Random_tensors_are_reproducible_per_seed()
     {
-        Assert.Equal(Tensor.Randn(7, 4, 5).ToArray(), Tensor.Randn(7, 4, 5).ToArray());
-        Assert.NotEqual(Tensor.Randn(7, 4, 5).ToArray(), Tensor.Randn(8, 4, 5).ToArray());
+        Assert.Equal(Tensor.Randn([4, 5], seed: 7).ToArray(), Tensor.Randn([4, 5], seed: 7).ToArray());
+        Assert.NotEqual(Tensor.Randn([4, 5], seed: 7).ToArray(), Tensor.Randn([4, 5], seed: 8).ToArray());
         var u1 = Tensor.Uniform(new Shape(50), -1f, 1f, new Random(3));
         var u2 = Tensor.Uniform(new Shape(50), -1f, 1f, new Random(3));
         Assert.Equal(u1.ToArray(), u2.ToArray());
@@ -62,7 +62,7 @@ public class TensorBasicsTests
         var (mean, std) = Moments(t.Data);
         Expect.Close(1.5, mean, 0.02, "mean");
         Expect.Close(0.5, std, 0.02, "std");
-        var (m0, s0) = Moments(Tensor.Randn(12, 10_000).Data);
+        var (m0, s0) = Moments(Tensor.Randn([10_000], seed: 12).Data);
         Expect.Close(0, m0, 0.05, "randn mean");
         Expect.Close(1, s0, 0.05, "randn std");
     }
@@ -96,7 +96,7 @@ public class TensorBasicsTests
         t[0, 1] = 10f;
         Assert.Equal(10f, t.Data[1]);
         Assert.Throws<IndexOutOfRangeException>(() => t[2, 0]);
-        Assert.Throws<ArgumentException>(() => t[1]);
+        Assert.Equal([3f, 4f, 5f], t[1].ToArray()); // one index on a matrix: a row, as PyTorch
         var ex = Assert.Throws<InvalidOperationException>(() => t.Item());
         Assert.Contains("[2, 3]", ex.Message);
     }
@@ -123,9 +123,9 @@ public class TensorBasicsTests
         Assert.Contains("0.25", small);
         Assert.Contains("NaN", Tensor.FromArray([float.NaN, 1f]).ToString());
 
-        var big = Tensor.Arange(1000).ToString();
+        var big = Tensor.Arange(2000).ToString(); // more than PrintOptions.Threshold (1000) elements
         Assert.Contains("...", big);
-        Assert.Contains("999", big);
+        Assert.Contains("1999", big);
         Assert.True(big.Length < 200, big);
     }
 
@@ -229,16 +229,16 @@ public class TensorBasicsTests
         Expect.Values([3], [4, 5, 6], m.Max(0));
         Expect.Values([2, 1], [5, 6], m.Max(1, keepDim: true));
         Assert.Equal(6f, Ops.Max(m).Item());
-        Assert.Equal([1, 0, 1], m.ArgMax(0));
-        Assert.Equal([1, 2], m.ArgMax(1));
-        Assert.Equal([1, 2], m.ArgMax());
+        Assert.Equal([1, 0, 1], m.ArgMax(0).ToInt32Array());
+        Assert.Equal([1, 2], m.ArgMax(1).ToInt32Array());
+        Assert.Equal([1, 2], m.ArgMax(-1).ToInt32Array());
         // rank 3, middle axis
         var t = Tensor.Arange(24).Reshape(2, 3, 4);
         Expect.Values([2, 4], [12, 15, 18, 21, 48, 51, 54, 57], t.Sum(1));
         Expect.Values([2, 4], [8, 9, 10, 11, 20, 21, 22, 23], t.Max(1));
-        Assert.Equal(Enumerable.Repeat(2, 8).ToArray(), t.ArgMax(1));
+        Assert.Equal(Enumerable.Repeat(2, 8).ToArray(), t.ArgMax(1).ToInt32Array());
         // ties go to the first maximum
-        Assert.Equal([0], Tensor.FromArray([3f, 3f, 1f], 1, 3).ArgMax());
+        Assert.Equal([0], Tensor.FromArray([3f, 3f, 1f], 1, 3).ArgMax(-1).ToInt32Array());
         // a sum of many values stays accurate
         Assert.Equal(1_000_000f, Tensor.Ones(1_000_000).Sum().Item());
     }

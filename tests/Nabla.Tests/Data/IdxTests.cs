@@ -175,7 +175,7 @@ public class IdxTests
         using var t = new TempDir();
         var e = ReadBad(t, "trunc.gz", Gzip([.. Header(0x08, 3), 1, 2]));
         Assert.True(e.Compressed);
-        Assert.Contains("expected 3 data bytes (UInt8 [3]) after the header at offset 8 of the decompressed data, found 2.", e.Message);
+        Assert.Contains("expected 3 data bytes (UInt8 [3]) after the header at offset 8 of the decompressed gzip data, found 2.", e.Message);
     }
 
     [Fact]

@@ -89,8 +89,8 @@ public class ReluModelTests
             Loss(model).Backward();
             opt.Step();
         }
-        Assert.Equal(0.5, model.W[3], 5);
-        Assert.Equal(0f, model.W[0]);
+        Assert.Equal(0.5, model.W[3].Item(), 5);
+        Assert.Equal(0f, model.W[0].Item());
         Assert.Equal(0.1, LossAt(model.W.ToArray()), 5);
     }
 

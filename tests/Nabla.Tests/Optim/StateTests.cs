@@ -25,8 +25,8 @@ public class StateTests
         public override Tensor Forward(Tensor input) => fc2.Forward(Ops.Tanh(fc1.Forward(input)));
     }
 
-    private static readonly Tensor X = Tensor.Randn(5, 8, 3);
-    private static readonly Tensor Y = Tensor.Randn(6, 8, 2);
+    private static readonly Tensor X = Tensor.Randn([8, 3], seed: 5);
+    private static readonly Tensor Y = Tensor.Randn([8, 2], seed: 6);
 
     private static void TrainSteps(Module model, Optimizer opt, int from, int count)
     {

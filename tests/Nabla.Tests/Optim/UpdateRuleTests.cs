@@ -330,7 +330,7 @@ public class UpdateRuleTests
             opt.PrepareLookahead();
             opt.PrepareLookahead(); // idempotent
             Assert.True(opt.IsLookaheadPrepared);
-            if (k == 3) Assert.Equal(0.0 + 0.25 * (0.0 - 0.5), p[0], 6); // w⁽¹⁾ = 0.5, w⁽²⁾ = 0
+            if (k == 3) Assert.Equal(0.0 + 0.25 * (0.0 - 0.5), p[0].Item(), 6); // w⁽¹⁾ = 0.5, w⁽²⁾ = 0
             p.Grad = Tensor.FromArray([1f], 1);
             opt.Step();
             Assert.False(opt.IsLookaheadPrepared);

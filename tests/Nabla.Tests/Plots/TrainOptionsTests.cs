@@ -40,7 +40,7 @@ public sealed class TrainOptionsTests : IDisposable
         Assert.Contains("run-confusion.png", output);
 
         var (loaded, meta) = ModelFile.Load(model);
-        Assert.Contains(loaded.Layers, l => l is Dropout { P: 0.2f });
+        Assert.Contains(((Sequential)loaded).Layers, l => l is Dropout { P: 0.2f });
         var training = JsonNode.Parse(meta[ModelInfo.Keys.Training])!;
         Assert.Equal("adam", training["optimizer"]!.GetValue<string>());
         Assert.Equal(0.2f, training["dropout"]!.GetValue<float>());
@@ -102,8 +102,14 @@ public sealed class TrainOptionsTests : IDisposable
         var p = new[] { new Parameter(2) };
         Assert.Equal(0.05f, TrainCommand.DefaultLearningRate("sgd"));
         Assert.Equal(Optimizers.DefaultLearningRate("adam"), TrainCommand.DefaultLearningRate("adam"));
+        // --optimizer sgd is plain SGD, as Optimizers.Create("sgd") and PyTorch's SGD, unless --momentum is given.
         var sgd = Assert.IsType<Sgd>(TrainCommand.CreateOptimizer(new TrainSettings { Optimizer = "sgd", Momentum = 0.9f }, p));
-        Assert.Equal(0.9f, sgd.Momentum);
+        Assert.Equal(0f, sgd.Momentum);
+        Assert.Equal(((Sgd)Optimizers.Create("sgd", p, 0.05f)).Momentum, sgd.Momentum);
+        sgd = Assert.IsType<Sgd>(TrainCommand.CreateOptimizer(new TrainSettings { Optimizer = "sgd", Momentum = 0.5f, MomentumGiven = true }, p));
+        Assert.Equal(0.5f, sgd.Momentum);
+        var momentum = Assert.IsType<Sgd>(TrainCommand.CreateOptimizer(new TrainSettings { Optimizer = "momentum", Momentum = 0.9f }, p));
+        Assert.Equal(0.9f, momentum.Momentum);
         var nesterov = Assert.IsType<Sgd>(TrainCommand.CreateOptimizer(new TrainSettings { Optimizer = "nesterov", Momentum = 0.8f }, p));
         Assert.True(nesterov.Nesterov);
         Assert.Equal(0.8f, nesterov.Momentum);

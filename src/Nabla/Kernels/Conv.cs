@@ -1,0 +1,338 @@
+using System.Numerics.Tensors;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// The sizes of one 2-D convolution in NCHW: input [N, C, H, W], weight [O, C/G, KH, KW] (PyTorch's
+/// layout), output [N, O, OH, OW]. <see cref="PH"/>/<see cref="PW"/> are the zeros added before the
+/// first row/column; the padding after the last one is implied by <see cref="OH"/>/<see cref="OW"/>
+/// (so asymmetric "same" padding needs no special case). A transposed convolution is described by
+/// the convolution it transposes: its input is this geometry's output and its output this input.
+/// </summary>
+internal readonly record struct ConvGeometry(
+    int N, int C, int H, int W, int O, int KH, int KW,
+    int SH, int SW, int PH, int PW, int DH, int DW, int Groups, int OH, int OW)
+{
+    /// <summary>Input channels per group.</summary>
+    public int Cg => C / Groups;
+    /// <summary>Output channels per group.</summary>
+    public int Og => O / Groups;
+    /// <summary>Rows of the unfolded input of one group: Cg·KH·KW (the GEMM's inner dimension).</summary>
+    public int K => Cg * KH * KW;
+    /// <summary>Output positions per image: OH·OW.</summary>
+    public int P => OH * OW;
+    /// <summary>Whether the unfolded input is the input itself (1×1, stride 1, no padding).</summary>
+    public bool IsPointwise => KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
+    /// <summary>Multiply-adds of the forward pass.</summary>
+    public long Macs => (long)N * O * P * K;
+}
+
+/// <summary>
+/// Convolution on spans by lowering to the packed GEMM: each image (and group) is unfolded into a
+/// [K, OH·OW] column matrix (im2col) that one GEMM multiplies by the [Og, K] weights; a 1×1
+/// stride-1 convolution skips the unfolding. Only one image's columns exist at a time per thread,
+/// so a large batch never materialises the whole unfolded input. With several threads and several
+/// images the batch is split into one chunk per thread (each GEMM then runs on its own thread,
+/// which beats splitting these small products); a single image lets the GEMM use every thread.
+/// </summary>
+internal static class ConvKernels
+{
+    // ------------------------------------------------------------------ unfolding
+
+    /// <summary>
+    /// cols[K, OH·OW] ← the patches of one group's input x[Cg, H, W] (zeros where a patch reaches
+    /// into the padding). Row (c·KH + i)·KW + j holds x[c, oh·SH − PH + i·DH, ow·SW − PW + j·DW].
+    /// </summary>
+    public static void Im2Col(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> cols)
+    {
+        int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P;
+        for (int c = 0; c < g.Cg; c++)
+        {
+            var plane = x.Slice(c * H * W, H * W);
+            for (int i = 0; i < g.KH; i++)
+                for (int j = 0; j < g.KW; j++)
+                {
+                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * P, P);
+                    int dy = i * g.DH - g.PH, dx = j * g.DW - g.PW;
+                    var (lo, hi) = ValidRange(dx, g.SW, W, OW);
+                    for (int oh = 0; oh < OH; oh++)
+                    {
+                        var dst = row.Slice(oh * OW, OW);
+                        int ih = oh * g.SH + dy;
+                        if ((uint)ih >= (uint)H || lo >= hi) { dst.Clear(); continue; }
+                        dst[..lo].Clear();
+                        dst[hi..].Clear();
+                        var src = plane.Slice(ih * W, W);
+                        if (g.SW == 1) src.Slice(lo + dx, hi - lo).CopyTo(dst[lo..hi]);
+                        else for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[ow] = src[iw];
+                    }
+                }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: x[Cg, H, W] += the columns folded back (overlaps add up).</summary>
+    public static void Col2Im(in ConvGeometry g, ReadOnlySpan<float> cols, Span<float> x)
+    {
+        int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P;
+        for (int c = 0; c < g.Cg; c++)
+        {
+            var plane = x.Slice(c * H * W, H * W);
+            for (int i = 0; i < g.KH; i++)
+                for (int j = 0; j < g.KW; j++)
+                {
+                    var row = cols.Slice(((c * g.KH + i) * g.KW + j) * P, P);
+                    int dy = i * g.DH - g.PH, dx = j * g.DW - g.PW;
+                    var (lo, hi) = ValidRange(dx, g.SW, W, OW);
+                    if (lo >= hi) continue;
+                    for (int oh = 0; oh < OH; oh++)
+                    {
+                        int ih = oh * g.SH + dy;
+                        if ((uint)ih >= (uint)H) continue;
+                        var src = row.Slice(oh * OW, OW);
+                        var dst = plane.Slice(ih * W, W);
+                        if (g.SW == 1)
+                        {
+                            var d = dst.Slice(lo + dx, hi - lo);
+                            TensorPrimitives.Add(d, src[lo..hi], d);
+                        }
+                        else for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[iw] += src[ow];
+                    }
+                }
+        }
+    }
+
+    // Output columns [lo, hi) whose input column ow·s + offset lies inside [0, width).
+    private static (int Lo, int Hi) ValidRange(int offset, int stride, int width, int outWidth)
+    {
+        int lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int hi = width - offset <= 0 ? 0 : (width - offset + stride - 1) / stride;
+        lo = Math.Min(lo, outWidth);
+        hi = Math.Clamp(hi, lo, outWidth);
+        return (lo, hi);
+    }
+
+    // ------------------------------------------------------------------ batch split
+
+    /// <summary>How many chunks the batch is split into (1: serial images, each GEMM threaded itself).</summary>
+    public static int Chunks(int n, long macsPerImage)
+    {
+        int threads = WorkerPool.Threads;
+        // Below ~64k multiply-adds in all, waking a second thread costs more than it saves.
+        if (threads <= 1 || n <= 1 || macsPerImage * n < 65536) return 1;
+        return Math.Min(threads, n);
+    }
+
+    private static (int Start, int End) ChunkRange(int n, int chunks, int index)
+    {
+        int start = (int)((long)n * index / chunks), end = (int)((long)n * (index + 1) / chunks);
+        return (start, end);
+    }
+
+    // ------------------------------------------------------------------ forward
+
+    /// <summary>
+    /// y[N, O, OH, OW] = conv(x[N, C, H, W], w[O, Cg·KH·KW]) (+ bias[O] when not empty), then
+    /// <paramref name="activation"/> applied in place (ReLU, sigmoid or tanh), image by image while
+    /// the output is still in cache. Overwrites y.
+    /// </summary>
+    public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
+    {
+        int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
+        int scratch = g.IsPointwise ? 0 : g.K * g.P;
+        unsafe
+        {
+            fixed (float* px = x, pw = w, pb = bias, py = y)
+            {
+                var body = new ForwardBody
+                {
+                    G = g, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Act = activation,
+                    Chunks = chunks, Scratch = Scratch(chunks, scratch),
+                };
+                if (chunks == 1) body.Invoke(0);
+                else WorkerPool.ParallelFor(chunks, body);
+            }
+        }
+    }
+
+    private static float[][] Scratch(int chunks, int length)
+    {
+        var s = new float[chunks][];
+        for (int i = 0; i < chunks; i++) s[i] = length == 0 ? [] : TensorArena.Allocate(length, clear: false);
+        return s;
+    }
+
+    private unsafe struct ForwardBody : IParallelForBody
+    {
+        public ConvGeometry G;
+        public float* X, Wt, Bias, Y;
+        public Activation Act;
+        public int Chunks;
+        public float[][] Scratch;
+
+        public readonly void Invoke(int index)
+        {
+            var g = G;
+            var (start, end) = ChunkRange(g.N, Chunks, index);
+            int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
+            var cols = Scratch[index].AsSpan();
+            for (int n = start; n < end; n++)
+            {
+                var yn = new Span<float>(Y + (long)n * outImage, outImage);
+                for (int gi = 0; gi < g.Groups; gi++)
+                {
+                    var xg = new ReadOnlySpan<float>(X + (long)n * inImage + gi * inGroup, inGroup);
+                    ReadOnlySpan<float> b = xg;
+                    if (!g.IsPointwise) { Im2Col(in g, xg, cols); b = cols; }
+                    var wg = new ReadOnlySpan<float>(Wt + (long)gi * g.Og * g.K, g.Og * g.K);
+                    Gemm.Sgemm(false, false, g.Og, g.P, g.K, 1f, wg, g.K, b, g.P, 0f, yn.Slice(gi * g.Og * g.P, g.Og * g.P), g.P);
+                }
+                if (Bias != null)
+                    for (int o = 0; o < g.O; o++) TensorPrimitives.Add(yn.Slice(o * g.P, g.P), Bias[o], yn.Slice(o * g.P, g.P));
+                switch (Act)
+                {
+                    case Activation.Relu: TensorPrimitives.Max(yn, 0f, yn); break;
+                    case Activation.Sigmoid: TensorPrimitives.Sigmoid(yn, yn); break;
+                    case Activation.Tanh: TensorPrimitives.Tanh(yn, yn); break;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ backward data
+
+    /// <summary>
+    /// dx[N, C, H, W] += convᵀ(dy[N, O, OH, OW], w): per image and group the columns Wᵀ·dy
+    /// [K, OH·OW] are folded back by <see cref="Col2Im"/> — the notes' "full convolution with the
+    /// 180°-rotated filter", computed without padding anything. Also the forward pass of a
+    /// transposed convolution.
+    /// </summary>
+    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
+        int scratch = g.IsPointwise ? 0 : g.K * g.P;
+        unsafe
+        {
+            fixed (float* pdy = dy, pw = w, pdx = dx)
+            {
+                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, Scratch = Scratch(chunks, scratch) };
+                if (chunks == 1) body.Invoke(0);
+                else WorkerPool.ParallelFor(chunks, body);
+            }
+        }
+    }
+
+    private unsafe struct DataBody : IParallelForBody
+    {
+        public ConvGeometry G;
+        public float* Dy, Wt, Dx;
+        public int Chunks;
+        public float[][] Scratch;
+
+        public readonly void Invoke(int index)
+        {
+            var g = G;
+            var (start, end) = ChunkRange(g.N, Chunks, index);
+            int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
+            var cols = Scratch[index].AsSpan();
+            for (int n = start; n < end; n++)
+                for (int gi = 0; gi < g.Groups; gi++)
+                {
+                    var dyg = new ReadOnlySpan<float>(Dy + (long)n * outImage + gi * g.Og * g.P, g.Og * g.P);
+                    var wg = new ReadOnlySpan<float>(Wt + (long)gi * g.Og * g.K, g.Og * g.K);
+                    var dxg = new Span<float>(Dx + (long)n * inImage + gi * inGroup, inGroup);
+                    if (g.IsPointwise)
+                        Gemm.Sgemm(true, false, g.K, g.P, g.Og, 1f, wg, g.K, dyg, g.P, 1f, dxg, g.P);
+                    else
+                    {
+                        Gemm.Sgemm(true, false, g.K, g.P, g.Og, 1f, wg, g.K, dyg, g.P, 0f, cols, g.P);
+                        Col2Im(in g, cols, dxg);
+                    }
+                }
+        }
+    }
+
+    // ------------------------------------------------------------------ backward weights
+
+    /// <summary>
+    /// dw[O, Cg·KH·KW] += Σₙ dy[n]·im2col(x[n])ᵀ per group (the notes' channel-wise convolution
+    /// of X with δY). With several threads each chunk of the batch sums into its own buffer and the
+    /// buffers are added at the end, so the result does not depend on scheduling.
+    /// </summary>
+    public static void BackwardWeight(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
+    {
+        int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
+        int scratch = g.IsPointwise ? 0 : g.K * g.P;
+        int wLen = g.O * g.K;
+        var partial = new float[chunks][];
+        for (int i = 1; i < chunks; i++) partial[i] = TensorArena.Allocate(wLen, clear: true);
+        unsafe
+        {
+            fixed (float* px = x, pdy = dy, pdw = dw)
+            {
+                var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, Scratch = Scratch(chunks, scratch), Partial = partial };
+                if (chunks == 1) body.Invoke(0);
+                else WorkerPool.ParallelFor(chunks, body);
+            }
+        }
+        for (int i = 1; i < chunks; i++) TensorPrimitives.Add(dw[..wLen], partial[i].AsSpan(0, wLen), dw[..wLen]);
+    }
+
+    private unsafe struct WeightBody : IParallelForBody
+    {
+        public ConvGeometry G;
+        public float* X, Dy, Dw;
+        public int Chunks;
+        public float[][] Scratch, Partial;
+
+        public readonly void Invoke(int index)
+        {
+            var g = G;
+            var (start, end) = ChunkRange(g.N, Chunks, index);
+            int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
+            var cols = Scratch[index].AsSpan();
+            var dw = index == 0 ? new Span<float>(Dw, g.O * g.K) : Partial[index].AsSpan(0, g.O * g.K);
+            for (int n = start; n < end; n++)
+                for (int gi = 0; gi < g.Groups; gi++)
+                {
+                    var xg = new ReadOnlySpan<float>(X + (long)n * inImage + gi * inGroup, inGroup);
+                    ReadOnlySpan<float> b = xg;
+                    if (!g.IsPointwise) { Im2Col(in g, xg, cols); b = cols; }
+                    var dyg = new ReadOnlySpan<float>(Dy + (long)n * outImage + gi * g.Og * g.P, g.Og * g.P);
+                    Gemm.Sgemm(false, true, g.Og, g.K, g.P, 1f, dyg, g.P, b, g.P, 1f, dw.Slice(gi * g.Og * g.K, g.Og * g.K), g.K);
+                }
+        }
+    }
+
+    /// <summary>db[O] += Σ over batch and positions of dy[N, O, P].</summary>
+    public static void BackwardBias(ReadOnlySpan<float> dy, int n, int o, int p, Span<float> db)
+    {
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < o; c++) db[c] += TensorPrimitives.Sum(dy.Slice((i * o + c) * p, p));
+    }
+
+    // ------------------------------------------------------------------ reference
+
+    /// <summary>The seven-loop definition of the convolution (tests compare the fast path with it).</summary>
+    public static void Reference(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.O; o++)
+            {
+                int gi = o / g.Og;
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        double s = bias.IsEmpty ? 0 : bias[o];
+                        for (int c = 0; c < g.Cg; c++)
+                            for (int i = 0; i < g.KH; i++)
+                                for (int j = 0; j < g.KW; j++)
+                                {
+                                    int ih = oh * g.SH - g.PH + i * g.DH, iw = ow * g.SW - g.PW + j * g.DW;
+                                    if ((uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W) continue;
+                                    s += (double)x[((n * g.C + gi * g.Cg + c) * g.H + ih) * g.W + iw] * w[((o * g.Cg + c) * g.KH + i) * g.KW + j];
+                                }
+                        y[((n * g.O + o) * g.OH + oh) * g.OW + ow] = (float)s;
+                    }
+            }
+    }
+}
