@@ -157,7 +157,6 @@ public sealed class DataLoader : IEnumerable<Batch>
         int count = BatchCount;
         int s = ds.SampleSize;
         int[] sampleShape = ds.SampleShape;
-        float[] features = ds.Features;
         int[] labels = ds.Labels;
         float[]? targets = ds.Targets;
         int t = ds.TargetSize;
@@ -175,7 +174,7 @@ public sealed class DataLoader : IEnumerable<Batch>
             for (int j = 0; j < size; j++)
             {
                 int k = order[start + j];
-                Array.Copy(features, (long)k * s, buf.Inputs, (long)j * s, s);
+                ds.CopySample(k, buf.Inputs.AsSpan((int)((long)j * s), s)); // converts byte data sets here
                 buf.Labels[j] = labels[k];
                 if (targets is null) buf.Targets[j] = labels[k];
                 else Array.Copy(targets, (long)k * t, buf.Targets, (long)j * t, t);

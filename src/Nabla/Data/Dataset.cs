@@ -22,8 +22,14 @@ public sealed partial class Dataset
     /// <param name="name">An optional name shown by <see cref="ToString"/>.</param>
     /// <exception cref="ArgumentException">The sizes do not agree or a label is out of range.</exception>
     public Dataset(float[] features, int[] sampleShape, int[] labels, int numClasses, string? name = null)
+        : this(features ?? throw new ArgumentNullException(nameof(features)), null, sampleShape, labels, numClasses, name)
     {
-        ArgumentNullException.ThrowIfNull(features);
+    }
+
+    // Float storage (features) or byte storage (bytes, see Dataset.Bytes.cs): exactly one is given.
+    private Dataset(float[]? features, byte[]? bytes, int[] sampleShape, int[] labels, int numClasses, string? name)
+    {
+        long valueCount = features?.Length ?? bytes!.Length;
         ArgumentNullException.ThrowIfNull(sampleShape);
         ArgumentNullException.ThrowIfNull(labels);
         if (sampleShape.Length == 0)
@@ -35,14 +41,15 @@ public sealed partial class Dataset
             size *= d;
         }
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "Dataset: numClasses must be at least 1.");
-        if ((long)labels.Length * size != features.Length)
+        if ((long)labels.Length * size != valueCount)
             throw new ArgumentException(
-                $"Dataset: {labels.Length} labels × {size} floats per sample [{string.Join(", ", sampleShape)}] = {(long)labels.Length * size} features expected, got {features.Length}.",
-                nameof(features));
+                $"Dataset: {labels.Length} labels × {size} values per sample [{string.Join(", ", sampleShape)}] = {(long)labels.Length * size} features expected, got {valueCount}.",
+                bytes is null ? nameof(features) : nameof(bytes));
         for (int i = 0; i < labels.Length; i++)
             if ((uint)labels[i] >= (uint)numClasses)
                 throw new ArgumentException($"Dataset: label {labels[i]} of sample {i} is outside [0, {numClasses}).", nameof(labels));
-        Features = features;
+        this.features = features;
+        this.bytes = bytes;
         Labels = labels;
         this.sampleShape = (int[])sampleShape.Clone();
         SampleSize = (int)size;
@@ -63,7 +70,7 @@ public sealed partial class Dataset
     }
 
     /// <summary>All samples, row-major, one after the other (shared, not a copy).</summary>
-    public float[] Features { get; }
+    public float[] Features => features ?? Materialize();
 
     /// <summary>The label of each sample (shared, not a copy).</summary>
     public int[] Labels { get; }
@@ -87,6 +94,12 @@ public sealed partial class Dataset
     public ReadOnlySpan<float> GetSample(int index)
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"Dataset has {Count} samples.");
+        if (bytes is not null)
+        {
+            var x = new float[SampleSize]; // one sample converted, not the whole set
+            CopySample(index, x);
+            return x;
+        }
         return Features.AsSpan(index * SampleSize, SampleSize);
     }
 
@@ -104,6 +117,7 @@ public sealed partial class Dataset
     {
         ArgumentNullException.ThrowIfNull(indices);
         int s = SampleSize;
+        if (bytes is not null) return SubsetBytes(indices);
         var f = new float[(long)indices.Length * s];
         var l = new int[indices.Length];
         for (int i = 0; i < indices.Length; i++)
@@ -209,12 +223,14 @@ public sealed partial class Dataset
             throw new ArgumentException(
                 $"Dataset.Reshape: [{string.Join(", ", newSampleShape)}] holds {size} values, a sample has {SampleSize} ([{string.Join(", ", sampleShape)}]).",
                 nameof(newSampleShape));
+        if (bytes is not null) return MapBytes(v => v, newSampleShape).WithTargetsOf(this, null);
         return new Dataset(Features, newSampleShape, Labels, NumClasses, Name).WithTargetsOf(this, null);
     }
 
     /// <summary>Mean and standard deviation of all feature values (population std, computed in double).</summary>
     public (float Mean, float Std) MeanStd()
     {
+        if (bytes is not null) return MeanStdBytes();
         if (Features.Length == 0) return (0f, 0f);
         double sum = 0, sq = 0;
         foreach (float v in Features) sum += v;
@@ -228,8 +244,9 @@ public sealed partial class Dataset
     public Dataset Standardize(float mean, float std)
     {
         if (!(std > 0)) throw new ArgumentOutOfRangeException(nameof(std), std, "Dataset.Standardize: std must be positive.");
-        var f = new float[Features.Length];
         float inv = 1f / std;
+        if (bytes is not null) return MapBytes(v => (v - mean) * inv, sampleShape).WithTargetsOf(this, null);
+        var f = new float[Features.Length];
         for (int i = 0; i < f.Length; i++) f[i] = (Features[i] - mean) * inv;
         return new Dataset(f, sampleShape, Labels, NumClasses, Name).WithTargetsOf(this, null);
     }

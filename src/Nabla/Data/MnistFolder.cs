@@ -251,15 +251,13 @@ public static class MnistFolder
 
     private static Dataset ToDataset(IdxArray images, IdxArray labelsIdx, int numClasses, bool flatten, string name)
     {
+        // Kept as bytes (a quarter of the memory); each batch is converted when it is gathered.
         byte[] px = images.GetBytes();
-        var f = new float[px.Length];
-        var table = ByteToUnit;
-        for (int i = 0; i < px.Length; i++) f[i] = table[px[i]];
         byte[] lb = labelsIdx.GetBytes();
         var labels = new int[lb.Length];
         for (int i = 0; i < lb.Length; i++) labels[i] = lb[i];
         int[] d = images.Dims;
         int[] shape = flatten ? new[] { d[1] * d[2] } : new[] { 1, d[1], d[2] };
-        return new Dataset(f, shape, labels, numClasses, name);
+        return Dataset.FromBytes(px, ByteToUnit, shape, labels, numClasses, name);
     }
 }

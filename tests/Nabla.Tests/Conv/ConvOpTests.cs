@@ -43,6 +43,8 @@ public class ConvOpGradientTests
 }
 
 /// <summary>Values of the convolution ops against definitions, the notes' examples and PyTorch's numbers.</summary>
+// Batch_split_over_threads_gives_the_serial_result sets WorkerPool.Threads: not beside other tests (issue #16).
+[Collection("WorkerPoolSettingsCollection")]
 public class ConvOpTests
 {
     private static void Close(float[] expected, float[] actual, float tol = 1e-4f)

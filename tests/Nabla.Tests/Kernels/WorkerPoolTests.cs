@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Nabla.Kernels;
 
 namespace Nabla.Tests.Kernels;
@@ -130,17 +131,23 @@ public class WorkerPoolSettingsTests
         for (int attempt = 0; attempt < 10; attempt++)
         {
             var ids = new int[2];
-            int started = 0;
-            WorkerPool.ParallelFor(2, i =>
-            {
-                ids[i] = Environment.CurrentManagedThreadId;
-                Interlocked.Increment(ref started);
-                var deadline = DateTime.UtcNow.AddMilliseconds(2000);
-                while (Volatile.Read(ref started) < 2 && DateTime.UtcNow < deadline) Thread.SpinWait(100);
-            });
+            // Up to two threads explicitly: independent of WorkerPool.Threads, which other tests set.
+            WorkerPool.ParallelFor(2, new MeetBody(ids, new StrongBox<int>()), 2);
             if (ids[0] != ids[1]) return;
         }
         Assert.Fail("two indices never ran on two threads");
+    }
+
+    // Each of the two indices waits (bounded) until the other has started.
+    private readonly struct MeetBody(int[] ids, StrongBox<int> started) : IParallelForBody
+    {
+        public void Invoke(int i)
+        {
+            ids[i] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref started.Value);
+            var deadline = DateTime.UtcNow.AddMilliseconds(2000);
+            while (Volatile.Read(ref started.Value) < 2 && DateTime.UtcNow < deadline) Thread.SpinWait(100);
+        }
     }
 
     [Theory]
