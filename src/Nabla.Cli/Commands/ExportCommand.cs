@@ -70,8 +70,10 @@ public static class ExportCommand
         return ExitCodes.Ok;
     }
 
-    private static string ReadArchitecture(string archPath)
+    /// <summary>Reads an architecture JSON file given with --arch (size-checked).</summary>
+    internal static string ReadArchitecture(string archPath)
     {
+        if (string.IsNullOrWhiteSpace(archPath)) throw new UsageException("--arch: the path is empty; give a JSON architecture file (ModelFile.Architecture writes one).");
         string full = Path.GetFullPath(archPath);
         if (!File.Exists(full)) throw new UsageException($"architecture file {full} does not exist.");
         long size = new FileInfo(full).Length;

@@ -94,7 +94,9 @@ public sealed class ModelInfo
     }
 
     /// <summary>Loads a model file written by <c>nabla train</c> (or any Sequential saved with <see cref="ModelFile"/>).</summary>
-    public static ModelInfo Load(string path)
+    /// <param name="path">The model file.</param>
+    /// <param name="archPath">An architecture JSON file for a plain safetensors file without Nabla's metadata (e.g. written by PyTorch), or null.</param>
+    public static ModelInfo Load(string path, string? archPath = null)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--model: the path is empty; give the .safetensors file written by 'nabla train'.");
         string full = System.IO.Path.GetFullPath(path);
@@ -105,7 +107,7 @@ public sealed class ModelInfo
         try
         {
             Module loaded;
-            (loaded, meta) = ModelFile.Load(full);
+            (loaded, meta) = archPath is null ? ModelFile.Load(full) : ModelFile.Load(full, ExportCommand.ReadArchitecture(archPath));
             if (loaded is not Sequential && ZooModels.Info(full, loaded, meta) is { } zoo) return zoo;
             model = loaded as Sequential
                 ?? throw new UsageException($"{full}: the model is a {loaded.GetType().Name}; nabla's commands work with MLP classifiers made by 'nabla train'.");

@@ -20,7 +20,8 @@ public static class PredictCommand
         var image = new Option<string?>("--image") { Description = "An image file (PNG or PGM); light-on-dark or dark-on-light, any size", HelpName = "PATH" };
         var fit = new Option<ImageFit>("--fit") { Description = "With --image: Center (crop to the ink, fit a 20x20 box, centre by mass, as MNIST) or Stretch (resize the whole image)", DefaultValueFactory = _ => ImageFit.Center };
         var command = new Command("predict", "Predict the class of a test sample or an image file with a saved model");
-        foreach (var o in new Option[] { model, index, data, image, fit }) command.Options.Add(o);
+        var arch = EvaluateCommand.ArchOption();
+        foreach (var o in new Option[] { model, index, data, image, fit, arch }) command.Options.Add(o);
         command.Validators.Add(r =>
         {
             bool hasIndex = r.GetResult(index) is not null, hasImage = r.GetResult(image) is not null;
@@ -29,15 +30,15 @@ public static class PredictCommand
         });
         command.SetAction(p => Common.Guard(io, () =>
             p.GetValue(image) is string path
-                ? RunImage(io, p.GetValue(model)!, path, p.GetValue(fit))
-                : RunIndex(io, p.GetValue(model)!, p.GetValue(index)!.Value, p.GetValue(data))));
+                ? RunImage(io, p.GetValue(model)!, path, p.GetValue(fit), p.GetValue(arch))
+                : RunIndex(io, p.GetValue(model)!, p.GetValue(index)!.Value, p.GetValue(data), p.GetValue(arch))));
         return command;
     }
 
     /// <summary>Predicts test sample <paramref name="index"/>.</summary>
-    public static int RunIndex(CliContext io, string modelPath, int index, string? dataDir)
+    public static int RunIndex(CliContext io, string modelPath, int index, string? dataDir, string? archPath = null)
     {
-        var info = ModelInfo.Load(modelPath);
+        var info = ModelInfo.Load(modelPath, archPath);
         var data = info.LoadData(dataDir);
         if (index < 0 || index >= data.Test.Count)
             throw new UsageException($"--index {index} is outside the test set of {data.Name}, which holds {data.Test.Count} samples (0..{data.Test.Count - 1}).");
@@ -50,9 +51,9 @@ public static class PredictCommand
     }
 
     /// <summary>Predicts the image in <paramref name="imagePath"/>.</summary>
-    public static int RunImage(CliContext io, string modelPath, string imagePath, ImageFit fit)
+    public static int RunImage(CliContext io, string modelPath, string imagePath, ImageFit fit, string? archPath = null)
     {
-        var info = ModelInfo.Load(modelPath);
+        var info = ModelInfo.Load(modelPath, archPath);
         var img = ImageInput.Read(imagePath);
         var (h, w) = info.Image;
         var x = ImageInput.ToModelInput(img, h, w, fit, out bool inverted);
