@@ -73,6 +73,9 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         // here), or a different thread count, grows the buffers again in steady state (issue #16).
         float* bp = GemmScratch.Current.PackB(kInnerShape ? wholeB : (long)kcMax * ncMax);
         int mcMax = Math.Min(TK.MC, RoundUp(g.M, TK.MR));
+        // The caller reserves its packed-A buffer even when the workers take every unit of this call,
+        // so that a later call that runs all units here (pool busy, one thread) does not allocate it.
+        GemmScratch.Current.PackA((long)mcMax * kcMax);
 
         for (int jc = 0; jc < g.N; jc += ncMax)
         {

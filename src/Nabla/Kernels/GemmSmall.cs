@@ -57,6 +57,9 @@ internal static unsafe class SmallGemm
         {
             // A stored [k, m]: c = Σ_p b_p·A[p, :], an AXPY per row of A.
             var body = new RowAxpyBody(g.B, g.TransB ? 1 : g.Ldb, g.A, g.Lda, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads), path);
+            // The caller reserves its own scratch even if the workers run every chunk this time, so
+            // that a later call that runs them all here (pool busy, one thread) finds it (issue #16).
+            if (g.Ldc != 1) GemmScratch.Current.Temp(g.M);
             Run(body, body.Chunks, threads);
         }
     }

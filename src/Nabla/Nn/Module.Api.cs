@@ -102,6 +102,7 @@ public abstract partial class Module
     /// The name of a field as written (an auto-property's name for its backing field), or the one set by
     /// <see cref="ParameterNameAttribute"/>. The private-field prefixes <c>_</c> and <c>m_</c> are dropped; nothing else changes.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "declaring is a Module type, whose annotation keeps its properties.")]
     private static string MemberName(FieldInfo f, Type declaring)
     {
         if (f.GetCustomAttribute<ParameterNameAttribute>() is { } fa) return CheckedName(fa.Name, f, declaring);

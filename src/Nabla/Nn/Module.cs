@@ -28,7 +28,8 @@ public sealed class Parameter : Tensor
 /// keeps <see cref="Forward"/> as its one-tensor path (its main output, which
 /// <see cref="Sequential"/> uses) and adds typed overloads for the rest.
 /// </remarks>
-[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)]
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields
+    | DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.NonPublicProperties)]
 public abstract partial class Module
 {
     private List<(string Name, Parameter Parameter)>? registeredParameters;
@@ -247,6 +248,14 @@ public abstract partial class Module
         foreach (var (f, name) in fields) yield return (name, f.GetValue(this));
     }
 
+    // Declaration order (metadata token) where the runtime has it; native AOT has no tokens, and its
+    // GetFields already returns declaration order, which the stable sort then keeps.
+    private static int DeclarationOrder(FieldInfo f)
+    {
+        try { return f.MetadataToken; }
+        catch (InvalidOperationException) { return 0; }
+    }
+
     // Module carries [DynamicallyAccessedMembers(fields)], which the trimmer applies to every type
     // derived from it, so the fields of each type in the chain (all Modules) are kept; the analyser
     // cannot see that through BaseType.
@@ -258,7 +267,7 @@ public abstract partial class Module
         for (var t = type; t is not null && t != typeof(Module); t = t.BaseType) chain.Insert(0, t);
         var result = new List<(FieldInfo, string)>();
         foreach (var t in chain)
-            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.MetadataToken))
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(DeclarationOrder))
             {
                 if (IsMemberType(f.FieldType)) result.Add((f, MemberName(f, t)));
             }

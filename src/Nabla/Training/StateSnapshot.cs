@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Nabla.Data;
 using Nabla.Optim;
@@ -23,10 +24,10 @@ internal static class StateSnapshot
 
     /// <summary>The state of <paramref name="value"/> as bytes.</summary>
     // Keep the fields walked here in trimmed and native-AOT builds (the tool publishes as native AOT).
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+Net5CompatSeedImpl", "System.Private.CoreLib")]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+Net5CompatDerivedImpl", "System.Private.CoreLib")]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+CompatPrng", "System.Private.CoreLib")]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random+XoshiroImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random.CompatSeedImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random.CompatDerivedImpl", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random.CompatPrng", "System.Private.CoreLib")]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, "System.Random.XoshiroImpl", "System.Private.CoreLib")]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.NonPublicFields, typeof(Random))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(EarlyStopping))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(LearningRateScheduler))]
@@ -78,14 +79,20 @@ internal static class StateSnapshot
         return t.Namespace?.StartsWith("Nabla", StringComparison.Ordinal) == true && !t.IsInterface;
     }
 
-    private static IEnumerable<FieldInfo> Fields(Type t)
+    // Walks types that the DynamicDependency attributes on Save keep (Nabla's callbacks and schedules,
+    // System.Random and its implementations); a list, not an iterator, so the suppression covers it.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The walked types are kept by the DynamicDependency attributes on Save.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The walked types are kept by the DynamicDependency attributes on Save.")]
+    private static List<FieldInfo> Fields(Type t)
     {
         var chain = new List<Type>();
         for (var c = t; c is not null && c != typeof(object) && c != typeof(ValueType); c = c.BaseType) chain.Add(c);
         chain.Reverse();
+        var result = new List<FieldInfo>();
         foreach (var c in chain)
             foreach (var f in c.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).OrderBy(f => f.Name, StringComparer.Ordinal))
-                if (IsScalar(f.FieldType) || IsStateArray(f.FieldType) || IsWalkable(f.FieldType)) yield return f;
+                if (IsScalar(f.FieldType) || IsStateArray(f.FieldType) || IsWalkable(f.FieldType)) result.Add(f);
+        return result;
     }
 
     private static void Write(BinaryWriter w, object? value, Type declared, int depth)
