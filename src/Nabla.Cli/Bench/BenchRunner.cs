@@ -254,19 +254,7 @@ public static class BenchRunner
     }
 
     /// <summary>The CPU model (lscpu's "Model name", read from /proc/cpuinfo) or the architecture.</summary>
-    public static string CpuModel()
-    {
-        try
-        {
-            if (File.Exists("/proc/cpuinfo"))
-                foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                    if (line.StartsWith("model name", StringComparison.Ordinal) && line.IndexOf(':') is int i and > 0)
-                        return line[(i + 1)..].Trim();
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return RuntimeInformation.ProcessArchitecture.ToString();
-    }
+    public static string CpuModel() => Nabla.Kernels.GemmTuning.CpuInfoModelName();
 
     /// <summary>The 1-minute load average (Linux), to judge how noisy a run was; null elsewhere.</summary>
     public static double? LoadAverage()

@@ -76,6 +76,12 @@ public static class GemmTuning
             string s = Encoding.ASCII.GetString(bytes).TrimEnd('\0').Trim();
             if (s.Length > 0) return string.Join(' ', s.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         }
+        return CpuInfoModelName();
+    }
+
+    /// <summary>The CPU model as lscpu's "Model name" (read from /proc/cpuinfo), or the architecture.</summary>
+    public static string CpuInfoModelName()
+    {
         try
         {
             if (File.Exists("/proc/cpuinfo"))
