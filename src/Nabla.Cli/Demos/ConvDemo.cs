@@ -91,7 +91,7 @@ public static class ConvDemo
                 for (int a = 0; a < 3; a++)
                     for (int b = 0; b < 3; b++) marks.Add(new CellMark(oi * s + a * d, oj * s + b * d, colour));
             var outGrid = MaxPoolDemo.ToMatrix(got, o, o);
-            panels.Add(Charts.BuildMatrix(grid, $"{name}: input {n}×{n}" + (p > 0 ? $" + {p} zeros around" : ""), "0", cellText: text, range: (0, 3),
+            panels.Add(Charts.BuildMatrix(grid, $"{name}: input {n}×{n}" + (p > 0 ? $" + {p} zeros around" : ""), "0", cellText: text, range: (-1.5, 3), // an input 0 is pale blue, padding white
                 marks: marks.Distinct().ToList()));
             panels.Add(Charts.BuildMatrix(outGrid, $"output {o}×{o} (stride {s}, dilation {d})", "0",
                 marks: [new CellMark(0, 0, 3), new CellMark(o - 1, o - 1, 0)]));
@@ -149,15 +149,16 @@ public static class ConvDemo
 
     private static (double Accuracy, int Digit) LeNet(DemoRun run)
     {
-        var data = DataLoading.Load(null, run.Seed, run.Fast ? 1500 : null);
-        int epochs = run.Fast ? 1 : 2;
+        var data = DataLoading.Load(null, run.Seed, run.Fast ? 3000 : null);
+        int epochs = 2;
         RandomSource.ManualSeed(run.Seed);
         var model = new LeNet5(rng: new Random(run.Seed));
         var loss = new CrossEntropyLoss();
         var clock = Stopwatch.StartNew();
         Trainer.Fit(model, data.Train, loss, new Adam(model.Parameters(), 2e-3f), new FitOptions { Epochs = epochs, BatchSize = 64, Seed = run.Seed });
         double acc = Trainer.Evaluate(model, data.Test, loss).Accuracy;
-        run.Line($"LeNet-5 trained briefly on {data.Name}: {data.Train.Count} images, {epochs} epoch(s), Adam 2e-3, {DemoRun.F(clock.Elapsed.TotalSeconds, "F1")} s; test accuracy {DemoRun.F(100 * acc, "F1")} % ({data.Test.Count} images)");
+        run.Line($"LeNet-5 trained briefly on {data.Name}: {data.Train.Count} images, {epochs} epoch(s), Adam 2e-3, {DemoRun.F(clock.Elapsed.TotalSeconds, "F1")} s;");
+        run.Line($"  test accuracy {DemoRun.F(100 * acc, "F1")} % ({data.Test.Count} images)");
 
         var p = model.NamedParameters().ToDictionary(np => np.Name, np => (Tensor)np.Parameter);
         var w1 = p["conv1.weight"];
@@ -172,7 +173,8 @@ public static class ConvDemo
             maps2 = Ops.Relu(Ops.Conv2d(pooled1, w2, p["conv2.bias"]));
         }
         int c1 = w1.Shape[0], c2 = w2.Shape[0];
-        run.Line($"  conv1: {c1} filters 5×5 (padding 2) → {c1}×28×28, max pool → {c1}×14×14; conv2: {c2} filters {w2.Shape[1]}×5×5 → {c2}×10×10; drawn for a test digit {digit}");
+        run.Line($"  conv1: {c1} filters 5×5 (padding 2) → {c1}×28×28, max pool → {c1}×14×14;");
+        run.Line($"  conv2: {c2} filters {w2.Shape[1]}×5×5 → {c2}×10×10; drawn for a test digit {digit}");
 
         var filters = new List<Plot>();
         var wd = w1.ToArray();

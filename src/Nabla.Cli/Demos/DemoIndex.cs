@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 
 namespace Nabla.Cli.Demos;
@@ -24,10 +23,18 @@ public static class DemoIndex
         return path;
     }
 
+    /// <summary>Escapes &amp;, &lt;, &gt; and quotes; other characters stay as they are (the page is UTF-8, so §, α and ² stay readable in the source).</summary>
+    public static string Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+            .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&quot;", StringComparison.Ordinal);
+    }
+
     /// <summary>The HTML of the index for <paramref name="figures"/> in <paramref name="outDir"/> (image paths relative to it).</summary>
     public static string Html(string outDir, IReadOnlyList<DemoEntry> demos, IReadOnlyList<DemoFigure> figures)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
+        static string E(string s) => Encode(s);
         var sb = new StringBuilder();
         sb.AppendLine("<!DOCTYPE html>");
         sb.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Nabla: the notes' worked examples</title>");

@@ -191,16 +191,18 @@ public static class RnnDemo
         var mnist = MnistFolder.Load(folder, flatten: true).Train;
         var (trainGen, testGen) = DigitLineGenerator.Split(mnist.Features, mnist.Labels, 0.2, run.Seed, SequenceDemo.LineHeight);
         var line = testGen.Generate(1, run.Seed * 31 + 5)[0];
-        int hidden = 12, batches = run.Fast ? 30 : 400, batch = run.Fast ? 16 : 32;
+        // Long enough (full length) for both to get past CTC's all-blank plateau and read most digits.
+        int hidden = 32, batches = run.Fast ? 30 : 1500, batch = run.Fast ? 16 : 32;
+        const float lr = 0.01f;
         int features = SequenceDemo.LineHeight * SequenceDemo.Window;
-        run.Line($"LSTM and GRU ({hidden} units) + linear layer → 11 classes, CTC, Adam 5e-3, {batches} batches of {batch} fresh lines (frames of {SequenceDemo.Window} columns every {SequenceDemo.Stride})");
+        run.Line($"LSTM and GRU ({hidden} units) + linear layer → 11 classes, CTC, Adam {DemoRun.F(lr)}, {batches} batches of {batch} fresh lines (frames of {SequenceDemo.Window} columns every {SequenceDemo.Stride})");
         var traces = new List<GateTrace>();
         foreach (var mode in new[] { RecurrentMode.Lstm, RecurrentMode.Gru })
         {
             var rng = new Random(run.Seed);
             RecurrentBase layer = mode == RecurrentMode.Lstm ? new Lstm(features, hidden, rng: rng) : new Gru(features, hidden, rng: rng);
             var head = new Linear(hidden, 11, rng: rng);
-            var opt = new Adam(layer.Parameters().Concat(head.Parameters()).ToList(), 5e-3f);
+            var opt = new Adam(layer.Parameters().Concat(head.Parameters()).ToList(), lr);
             var losses = new List<double>();
             var clock = Stopwatch.StartNew();
             for (int b = 0; b < batches; b++)

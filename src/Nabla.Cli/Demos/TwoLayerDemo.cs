@@ -10,7 +10,8 @@ namespace Nabla.Cli.Demos;
 /// <param name="ValidationAccuracy">Accuracy on the 60 validation points.</param>
 /// <param name="FirstLoss">Data loss (mean cross-entropy) before the first update.</param>
 /// <param name="LastLoss">Data loss after the last update.</param>
-public sealed record TwoLayerRun(int HiddenUnits, double TrainAccuracy, double ValidationAccuracy, double FirstLoss, double LastLoss);
+/// <param name="Losses">Data loss before each epoch's update and after the last (epochs + 1 values).</param>
+public sealed record TwoLayerRun(int HiddenUnits, double TrainAccuracy, double ValidationAccuracy, double FirstLoss, double LastLoss, double[] Losses);
 
 /// <summary>The figures of <see cref="TwoLayerDemo"/>.</summary>
 /// <param name="Runs">One per hidden size.</param>
@@ -50,11 +51,11 @@ public static class TwoLayerDemo
         var (xTrain, yTrain) = Take(x, y, order[0]);
         var (xVal, yVal) = Take(x, y, order[1]);
         run.Line($"300 points of two half-moons (noise 0.2), split 80/20: {yTrain.Length} training, {yVal.Length} validation");
-        run.Line($"full-batch gradient descent, η = {DemoRun.F(LearningRate)} on the mean gradient (the script's learning_rate/len(X)), λ = {DemoRun.F(RegLambda)}, {Epochs} epochs, Xavier W ~ N(0,1)/√fan-in");
+        run.Line($"full-batch gradient descent, η = {DemoRun.F(LearningRate)} on the mean gradient (the script's learning_rate/len(X)),");
+        run.Line($"  λ = {DemoRun.F(RegLambda)}, {Epochs} epochs, Xavier initialisation W ~ N(0, 1)/√fan-in, biases 0");
 
         var runs = new List<TwoLayerRun>();
         var panels = new List<Plot>();
-        var lossSeries = new List<Series>();
         var train = MakeDataset(xTrain, yTrain, "half-moons (training)");
         foreach (int hidden in HiddenSizes)
         {
@@ -69,7 +70,7 @@ public static class TwoLayerDemo
             }
             losses[Epochs] = DataLoss(net.Forward(xTrain), yTrain);
             double trainAcc = Accuracy(net.Forward(xTrain), yTrain), valAcc = Accuracy(net.Forward(xVal), yVal);
-            runs.Add(new TwoLayerRun(hidden, trainAcc, valAcc, losses[0], losses[^1]));
+            runs.Add(new TwoLayerRun(hidden, trainAcc, valAcc, losses[0], losses[^1], losses));
             run.Line($"  hidden {hidden,2}: training accuracy {Pct(trainAcc)}, validation {Pct(valAcc)}; loss {DemoRun.F(losses[0], "F3")} → {DemoRun.F(losses[^1], "F3")}");
             var n = net;
             panels.Add(Charts.BuildDecisionBoundary(t =>
@@ -80,12 +81,11 @@ public static class TwoLayerDemo
                 var p = n.Forward(pts);
                 return Enumerable.Range(0, t.Shape[0]).Select(i => (float)p[i, 1]).ToArray();
             }, train, $"hidden {hidden}: train {Pct(trainAcc)}, validation {Pct(valAcc)}", run.Fast ? 60 : 160));
-            lossSeries.Add(new Series($"hidden {hidden}", losses, Enumerable.Range(0, Epochs + 1).Select(i => (double)i).ToArray(), Color: runs.Count - 1));
         }
         run.Wrote(Charts.Panels(panels, run.PathOf("twolayer-boundaries.png"), 3, 620, 540,
             "Training points; ringed: misclassified. The shading is the network's P(class 1)."),
             "Decision boundaries of the 2-layer tanh network for 1, 2, 3, 5, 20 and 50 hidden units, with training and validation accuracy");
-        run.Wrote(Charts.Lines(lossSeries, run.PathOf("twolayer-loss.png"), "2-layer network on half-moons: training loss", "epoch", "mean cross-entropy", integerX: true),
+        run.Wrote(Charts.Lines(LossSeries(runs), run.PathOf("twolayer-loss.png"), "2-layer network on half-moons: training loss", "epoch", "mean cross-entropy", integerX: true),
             "Training loss per epoch for each hidden size");
 
         var (autograd, numeric) = GradientCheck(xTrain, yTrain, run.Seed);
@@ -93,6 +93,13 @@ public static class TwoLayerDemo
         run.Line($"  the script's backward pass vs Nabla's autograd (cross-entropy summed + ½λ‖W‖²): max |difference| {DemoRun.F(autograd, "0.0e0")}");
         run.Line($"  vs central differences (h = 1e-5, in double): max relative error {DemoRun.F(numeric, "0.0e0")}");
         return new TwoLayerDemoResult(runs, autograd, numeric, yTrain.Length, yVal.Length);
+    }
+
+    /// <summary>The series of twolayer-loss.png: one per hidden size, in the order of <see cref="HiddenSizes"/>.</summary>
+    public static List<Series> LossSeries(IReadOnlyList<TwoLayerRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        return runs.Select((r, i) => new Series($"hidden {r.HiddenUnits}", r.Losses, Enumerable.Range(0, r.Losses.Length).Select(e => (double)e).ToArray(), Color: i)).ToList();
     }
 
     /// <summary>scikit-learn's make_moons: an outer half circle (class 0) and an inner one shifted by (1, −½) (class 1), Gaussian noise, shuffled.</summary>

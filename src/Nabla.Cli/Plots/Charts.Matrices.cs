@@ -70,9 +70,10 @@ public static partial class Charts
                     t.Alignment = Alignment.MiddleCenter;
                     t.LabelFontSize = fontSize;
                     t.LabelFontName = PlotFonts.Family;
-                    // White text on the dark end of the colour map.
-                    double at = double.IsFinite(v) && max > min ? (v - min) / (max - min) : 0;
-                    t.LabelFontColor = at > 0.6 ? Colors.White : Colors.Black;
+                    // White text on dark cells, whichever end of the colour map is dark.
+                    double at = double.IsFinite(v) && max > min ? Math.Clamp((v - min) / (max - min), 0, 1) : 0;
+                    var cell = double.IsFinite(v) ? heat.Colormap.GetColor(at) : Colors.White;
+                    t.LabelFontColor = 0.299 * cell.R + 0.587 * cell.G + 0.114 * cell.B < 128 ? Colors.White : Colors.Black;
                 }
         }
         foreach (var m in marks ?? [])
@@ -85,12 +86,14 @@ public static partial class Charts
             rect.LineStyle.Width = 3;
         }
 
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            Enumerable.Range(0, cols).Select(i => (double)i).ToArray(),
-            Enumerable.Range(0, cols).Select(i => columnLabels?[i] ?? i.ToString(CultureInfo.InvariantCulture)).ToArray());
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            Enumerable.Range(0, rows).Select(i => (double)i).ToArray(),
-            Enumerable.Range(0, rows).Select(i => rowLabels?[i] ?? i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        // A tick per row and column, or per k-th where there are too many to read.
+        int rowStep = (rows + 15) / 16, colStep = (cols + 23) / 24;
+        var colTicks = Enumerable.Range(0, cols).Where(i => i % colStep == 0).ToArray();
+        var rowTicks = Enumerable.Range(0, rows).Where(i => i % rowStep == 0).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(colTicks.Select(i => (double)i).ToArray(),
+            colTicks.Select(i => columnLabels?[i] ?? i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(rowTicks.Select(i => (double)i).ToArray(),
+            rowTicks.Select(i => rowLabels?[i] ?? i.ToString(CultureInfo.InvariantCulture)).ToArray());
         plot.Axes.SetLimits(-0.5, cols - 0.5, rows - 0.5, -0.5);
         plot.HideGrid();
         return plot;
