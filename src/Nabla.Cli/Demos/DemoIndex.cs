@@ -47,8 +47,8 @@ public static class DemoIndex
         void Figure(DemoFigure f)
         {
             string rel = Path.GetRelativePath(outDir, f.Path).Replace('\\', '/');
-            string caption = f.Caption ?? Path.GetFileName(f.Path);
-            sb.AppendLine($"<figure><img src=\"{E(Uri.EscapeDataString(rel).Replace("%2F", "/"))}\" alt=\"{E(caption)}\"><figcaption>{E(caption)} <small>({E(rel)})</small></figcaption></figure>");
+            string caption = f.Caption is null ? E(rel) : $"{E(f.Caption)} <small>({E(rel)})</small>";
+            sb.AppendLine($"<figure><img src=\"{E(Uri.EscapeDataString(rel).Replace("%2F", "/"))}\" alt=\"{E(f.Caption ?? rel)}\"><figcaption>{caption}</figcaption></figure>");
             shown.Add(f.Path);
         }
         foreach (var demo in demos)
