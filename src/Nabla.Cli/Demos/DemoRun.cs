@@ -86,7 +86,7 @@ public static class DemoCatalog
         new("relu1", "The one-neuron ReLU model: (sub)gradient descent, Nesterov, SGD; the loss is not convex; its global minima", r => Relu1Demo.Run(r)),
         new("lr", "Learning rates too small, right and too large on the one-neuron ReLU model", r => LearningRateDemo.Run(r)),
         new("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSProp and Adam on the shipped digits: validation accuracy per epoch", r => OptimizersDemo.Run(r)),
-        new("sequence", "Lines of handwritten digits read column by column by a BiLSTM trained with CTC: character error rate", r => SequenceDemo.Run(r)),
+        new("sequence", "Lines of handwritten digits read by a BiLSTM and by a CNN + LSTM trained with CTC: character error rates side by side", r => SequenceDemo.Run(r)),
         new("transfer", "Pre-train on Fashion-MNIST, replace the head, fine-tune on 10 % of the digits' labels: against training from scratch", r => TransferDemo.Run(r)),
     ];
 
