@@ -42,9 +42,12 @@ for r in $(seq 1 "$REPEATS"); do
     for t in 1 2; do
       cores=$([[ $t == 1 ]] && echo 0 || echo 0,1)
       echo "== round $r: $mode, $t thread(s) on cores $cores (load $(cut -d' ' -f1 /proc/loadavg))"
-      OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t taskset -c "$cores" "$PY" bench/compare/torch_recurrent.py \
+      # Passive OpenMP waiting: on a shared machine spinning PyTorch threads burn the time slices they wait for.
+      OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t taskset -c "$cores" "$PY" bench/compare/torch_recurrent.py \
         --mode "$mode" --threads "$t" --data "$DATA" "${QUICK[@]}" "${TORCH_STEPS[@]}" >"$OUT/torch-$mode-$t-r$r.json"
-      taskset -c "$cores" "$NABLA" bench --mode "$mode" --threads "$t" --data "$DATA" "${QUICK[@]}" --json "$OUT/nabla-$mode-$t-r$r.json" >/dev/null
+      # Tier-up without the 100 ms quiet period: on a loaded core that period keeps restarting and the
+      # hot loops stay in unoptimised tier-0 code for the whole run (CTC measured 3-5x slower so).
+      DOTNET_TC_CallCountingDelayMs=0 taskset -c "$cores" "$NABLA" bench --mode "$mode" --threads "$t" --data "$DATA" "${QUICK[@]}" --json "$OUT/nabla-$mode-$t-r$r.json" >/dev/null
     done
   done
 done

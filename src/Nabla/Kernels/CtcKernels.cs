@@ -60,7 +60,7 @@ public static class CtcKernels
             {
                 // prev shifted right by two: Shifted[j + 2] = α(t−1, j), the two slots before it dead.
                 var prev = alpha.Slice((t - 1) * S, S);
-                for (int j = 0; j < S; j++) w.Shifted[j + 2] = MathF.Max(prev[j], Dead);
+                TensorPrimitives.Max(prev, Dead, w.Shifted.AsSpan(2, S));
                 var row = lp.Slice(t * stride);
                 for (int j = 0; j < S; j++) w.Emit[j] = row[w.Labels[j]];
                 RowStep(w.Shifted, 2, 1, 0, w.Skip, w.Emit, w.Out, S);
@@ -168,7 +168,7 @@ public static class CtcKernels
             {
                 // Shifted[j] = β(t+1, j), the slots past S dead.
                 var next = beta.Slice((t + 1) * S, S);
-                for (int j = 0; j < S; j++) w.Shifted[j] = MathF.Max(next[j], Dead);
+                TensorPrimitives.Max(next, Dead, w.Shifted.AsSpan(0, S));
                 var row = lp.Slice(t * stride);
                 for (int j = 0; j < S; j++) w.Emit[j] = row[w.Labels[j]];
                 RowStep(w.Shifted, 0, 1, 2, w.Skip, w.Emit, w.Out, S);
@@ -207,6 +207,10 @@ public static class CtcKernels
         var sums = classSums.Slice(0, C);
         float[] occupancy = ArrayPool<float>.Shared.Rent(S);
         var occ = occupancy.AsSpan(0, S);
+        // Per class, a vector pass over all C classes costs less than a scalar log and exp for each
+        // class on the label when the alphabet is not much larger than the label.
+        bool everyClass = C <= 16 * (L + 1);
+        float[] classTerms = everyClass ? ArrayPool<float>.Shared.Rent(C) : [], classLogs = everyClass ? ArrayPool<float>.Shared.Rent(C) : [];
         for (int t = 0; t < T; t++)
         {
             sums.Clear();
@@ -217,11 +221,25 @@ public static class CtcKernels
             for (int s = 0; s < S; s++) sums[(s & 1) == 0 ? blank : target[s >> 1]] += occ[s];
             var row = lp.Slice(t * stride, C);
             var g = grad.Slice(t * stride, C);
+            if (everyClass)
+            {
+                // A small alphabet: every class in four vector passes, exp(log 0 − y) = 0 for the
+                // classes off the label (y clamped to the finite stand-in so that −∞ − −∞ cannot occur).
+                var term = classTerms.AsSpan(0, C);
+                TensorPrimitives.Max(row, Dead, term);
+                var logs = classLogs.AsSpan(0, C);
+                TensorPrimitives.Log(sums, logs);
+                TensorPrimitives.Subtract(logs, term, term);
+                TensorPrimitives.Exp(term, term);
+                TensorPrimitives.MultiplyAdd(term, -scale, g, g);
+                continue;
+            }
             // Only the blank and the label's classes can have a non-zero occupancy.
             AddClass(sums, row, g, blank, scale);
             for (int j = 0; j < L; j++) AddClass(sums, row, g, target[j], scale);
         }
         ArrayPool<float>.Shared.Return(occupancy);
+        if (classTerms.Length > 0) { ArrayPool<float>.Shared.Return(classTerms); ArrayPool<float>.Shared.Return(classLogs); }
     }
 
     private static void AddClass(Span<float> sums, ReadOnlySpan<float> row, Span<float> g, int k, float scale)
