@@ -169,7 +169,7 @@ public static class BenchRunner
             foreach (int t in s.Threads)
             {
                 console.MarkupLine($"[grey]ctc, {t} thread(s)…[/]");
-                double sec = RecurrentWorkload.CtcSeconds(t, s);
+                var (sec, cpuMs) = RecurrentWorkload.CtcSeconds(t, s);
                 results.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "ctc",
@@ -180,6 +180,7 @@ public static class BenchRunner
                     ["label"] = RecurrentWorkload.CtcLabel,
                     ["latency_us"] = Round(sec * 1e6, 3),
                     ["samples_per_s"] = Round(RecurrentWorkload.CtcBatch / sec),
+                    ["cpu_ms_per_call"] = Round(cpuMs, 3),
                 });
             }
             return;

@@ -112,7 +112,7 @@ public static class DemoCatalog
             "Note 003: the learning rate", "Too small a learning rate crawls, too large a one makes the weights oscillate or diverge.", FullInAll: true),
         new("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSProp and Adam on the shipped digits: validation accuracy per epoch", r => OptimizersDemo.Run(r),
             "Note 004: optimisers", "Gradient descent, momentum, Adagrad, RMSProp and Adam differ in how they turn the gradient into a weight update."),
-        new("sequence", "Lines of handwritten digits read column by column by a BiLSTM trained with CTC: character error rate", r => SequenceDemo.Run(r),
+        new("sequence", "Lines of handwritten digits read by a BiLSTM and by a CNN + LSTM trained with CTC: character error rates side by side", r => SequenceDemo.Run(r),
             "Note 004 §5: sequence to sequence", "An LSTM reads a line column by column; the CTC loss sums over all alignments, so the labels need no positions."),
         new("transfer", "Pre-train on Fashion-MNIST, replace the head, fine-tune on 10 % of the digits' labels: against training from scratch", r => TransferDemo.Run(r),
             "Note 004: pre-training and transfer learning", "Weights learnt on one task are a better start for a related task with few labels than random ones."),

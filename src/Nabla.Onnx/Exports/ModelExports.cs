@@ -17,6 +17,7 @@ public static partial class OnnxExporter
         Register<LeNet5>("LeNet5", ExportLeNet5);
         Register<BasicBlock>("BasicBlock", ExportBasicBlock);
         Register<ResNet>("ResNet", ExportResNet);
+        RegisterReaderModels();
     }
 
     private static string ExportLeNet5(OnnxExportContext ctx, LeNet5 m, OnnxValue input)

@@ -6,5 +6,8 @@ public static partial class LayerRegistry
     static partial void RegisterModels()
     {
         RegisterConvModels();
+        RegisterReaderModels();
     }
+
+    static partial void RegisterReaderModels();
 }

@@ -6,5 +6,8 @@ public static partial class LayerExamples
     static partial void AddModels(Dictionary<string, LayerExample> t)
     {
         AddConvModels(t);
+        AddReaderModels(t);
     }
+
+    static partial void AddReaderModels(Dictionary<string, LayerExample> t);
 }

@@ -60,6 +60,9 @@ public class SequenceDemoTests
             PngFile.AssertValid(Path.Combine(dir, "sequence-lines.png"));
             Assert.Contains("character error rate", output.ToString());
             Assert.Contains("truth ", output.ToString());
+            // Both readers are trained and reported side by side.
+            Assert.Contains("BiLSTM: character error rate", output.ToString());
+            Assert.Contains("CNN+LSTM: character error rate", output.ToString());
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
