@@ -34,6 +34,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -d $DATA ]] || DATA=data/mnist10k
+source bench/compare/require-openblas.sh
 mkdir -p "$OUT"
 # Rounds interleave the two sides (PyTorch, Nabla, PyTorch, Nabla…) so that a change of the machine's
 # load hits both; each figure is the median over the rounds.

@@ -14,6 +14,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
+source bench/compare/require-openblas.sh
 nabla="dotnet src/Nabla.Cli/bin/Release/net10.0/Nabla.Cli.dll"
 out=$(mktemp -d)
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg); $(date -u +%FT%TZ)"
