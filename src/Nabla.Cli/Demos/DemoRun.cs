@@ -88,6 +88,7 @@ public static class DemoCatalog
         new("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSProp and Adam on the shipped digits: validation accuracy per epoch", r => OptimizersDemo.Run(r)),
         new("sequence", "Lines of handwritten digits read column by column by a BiLSTM trained with CTC: character error rate", r => SequenceDemo.Run(r)),
         new("transfer", "Pre-train on Fashion-MNIST, replace the head, fine-tune on 10 % of the digits' labels: against training from scratch", r => TransferDemo.Run(r)),
+        new("detect", "Digit scenes: a single-shot detector (default boxes, multibox loss, non-maximum suppression): mAP@0.5 and boxes drawn", r => DetectDemo.Run(r)),
     ];
 
     /// <summary>The demo called <paramref name="name"/> (case-insensitive), or null.</summary>
