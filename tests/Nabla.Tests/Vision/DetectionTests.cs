@@ -243,18 +243,19 @@ public class DetectionTests
     [Fact]
     public void A_short_seeded_training_run_lowers_the_loss_and_finds_the_digits()
     {
-        // Two digit classes (0 and 1) in 1–3 per scene, a narrow detector, 150 steps of 16 scenes.
+        // Two digit classes (0 and 1), 1–3 per 32×32 scene, a narrow detector, 100 steps of 16 scenes
+        // (this reached mAP 0.85 in 16 s on a loaded 2-core machine; 64×64 scenes and 150 steps: 0.97).
         var digits = MnistFolder.Load(DataTestUtil.Mnist10kDir).Train;
         var images = digits.Take(3000).Features.ToArray();
         var labels = digits.Take(3000).Labels.ToArray();
         var zeroOne = Enumerable.Range(0, labels.Length).Where(i => labels[i] <= 1).ToArray();
-        var train = new SceneGenerator(images, labels, zeroOne[100..]) { Objects = (1, 3) };
-        var test = new SceneGenerator(images, labels, zeroOne[..100]) { Objects = (1, 3) };
-        var model = new Ssd(1, 2, 64, width: 6, rng: new Random(11));
+        var train = new SceneGenerator(images, labels, zeroOne[100..], size: 32) { Objects = (1, 3) };
+        var test = new SceneGenerator(images, labels, zeroOne[..100], size: 32) { Objects = (1, 3) };
+        var model = new Ssd(1, 2, 32, width: 6, rng: new Random(11));
         var loss = new MultiBoxLoss(model.Priors, 2);
         var opt = new Adam(model.Parameters(), 4e-3f);
         var losses = new List<float>();
-        for (int step = 0; step < 150; step++)
+        for (int step = 0; step < 100; step++)
         {
             var scenes = Enumerable.Range(0, 16).Select(i => train.Generate(step * 16 + i)).ToList();
             var (cls, box) = model.ForwardHeads(DetectDemo.Images(scenes));
@@ -265,10 +266,10 @@ public class DetectionTests
             losses.Add(r.Loss.Item());
         }
         double first = losses.Take(15).Average(), last = losses.TakeLast(15).Average();
-        Assert.True(last < 0.6 * first, $"loss {first:F3} → {last:F3}");
+        Assert.True(last < 0.7 * first, $"loss {first:F3} → {last:F3}");
         var held = Enumerable.Range(0, 60).Select(i => test.Generate(100_000 + i)).ToList();
         var (map, perClass, _) = DetectDemo.Evaluate(model, held);
-        Assert.True(map > 0.5, $"mAP@0.5 {map:F3} (AP per class {string.Join(", ", perClass.Select(a => a.ToString("F2")))}), loss {first:F3} → {last:F3}");
+        Assert.True(map > 0.6, $"mAP@0.5 {map:F3} (AP per class {string.Join(", ", perClass.Select(a => a.ToString("F2")))}), loss {first:F3} → {last:F3}");
     }
 
     [Fact]
