@@ -47,7 +47,7 @@ public static class DetectDemo
         run.Heading("Finding digits in scenes with a single-shot detector (note 004)");
         var mnist = MnistFolder.Load(ShippedData.FindOrThrow()).Train;
         var (trainGen, testGen) = SceneGenerator.Split(mnist.Features, mnist.Labels, 0.2, run.Seed, SceneSize);
-        int steps = run.Fast ? 12 : 1200, batch = run.Fast ? 8 : 32, nTest = run.Fast ? 24 : 500, width = run.Fast ? 4 : 16;
+        int steps = run.Fast ? 12 : 600, batch = run.Fast ? 8 : 32, nTest = run.Fast ? 24 : 500, width = run.Fast ? 4 : 16;
         float lr = 3e-3f;
         var rng = new Random(run.Seed);
         var model = new Ssd(1, 10, SceneSize, width, rng: rng);
