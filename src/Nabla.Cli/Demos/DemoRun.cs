@@ -126,6 +126,8 @@ public static class DemoCatalog
             "Note 004 §5: the CTC loss", "P(l|x) sums the probabilities of all paths that collapse to the label; the α/β recursions compute it, and Σᵤ α(u,t)β(u,t)/y is the same at every t.", FullInAll: true),
         new("rnn", "A vanilla RNN unrolled with its BPTT gradients (notes' formulas against autograd); LSTM and GRU gate activations over a line of digits", r => RnnDemo.Run(r),
             "Note 004 §2.7-2.9: vanilla RNN, GRU and LSTM", "Backpropagation through time sends δh back through every step; GRU and LSTM gates decide what the state keeps and what it takes from the input.", FullInAll: true),
+        new("detect", "Digit scenes: a single-shot detector (default boxes, multibox loss, non-maximum suppression): mAP@0.5 and boxes drawn", r => DetectDemo.Run(r),
+            "Note 004 §4.3: object detection", "A single-shot detector predicts class scores and box offsets for default boxes of several scales on a feature map; matching, hard-negative mining and non-maximum suppression turn them into detections."),
     ];
 
     /// <summary>The demo called <paramref name="name"/> (case-insensitive), or null.</summary>

@@ -112,9 +112,14 @@ public sealed class SceneGenerator
             int x0 = rng.Next(0, n - s + 1), y0 = rng.Next(0, n - s + 1);
             placed.Add((x0, y0, s, index));
         }
-        // Paste in order: a later digit covers an earlier one where its ink is, as paper would.
-        foreach (var (x0, y0, s, index) in placed)
+        // Paste in order: a later digit covers an earlier one where its ink is, as paper would. Which
+        // digit owns each ink pixel is kept, so that two overlapping digits of the same class still
+        // get a box each around their own visible ink.
+        var owner = new int[n * n];
+        Array.Fill(owner, -1);
+        for (int k = 0; k < placed.Count; k++)
         {
+            var (x0, y0, s, index) = placed[k];
             int digit = labels[index];
             var src = images.AsSpan(index * source * source, source * source);
             for (int y = 0; y < s; y++)
@@ -123,17 +128,18 @@ public sealed class SceneGenerator
                     float v = Sample(src, (x + 0.5f) * source / s - 0.5f, (y + 0.5f) * source / s - 0.5f);
                     int p = (y0 + y) * n + x0 + x;
                     if (v > image[p]) image[p] = v;
-                    if (v >= InkThreshold) mask[p] = digit + 1;
+                    if (v >= InkThreshold) { mask[p] = digit + 1; owner[p] = k; }
                 }
         }
         // Boxes around the ink each digit still shows (a fully covered digit is dropped).
-        foreach (var (x0, y0, s, index) in placed)
+        for (int k = 0; k < placed.Count; k++)
         {
+            var (x0, y0, s, index) = placed[k];
             int cls = labels[index] + 1;
             int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1;
             for (int y = y0; y < y0 + s; y++)
                 for (int x = x0; x < x0 + s; x++)
-                    if (mask[y * n + x] == cls)
+                    if (owner[y * n + x] == k)
                     {
                         minX = Math.Min(minX, x); maxX = Math.Max(maxX, x);
                         minY = Math.Min(minY, y); maxY = Math.Max(maxY, y);
