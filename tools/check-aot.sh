@@ -31,7 +31,7 @@ same_run() {
   echo "$name: JIT and AOT agree: $(grep -E '^test' "$work/$name-aot.txt")"
 }
 same_run mlp train --epochs 2 --limit 2000 --threads 1
-same_run lenet5 train --model lenet5 --epochs 1 --limit 600 --threads 1
+same_run lenet5 train --model lenet5 --epochs 2 --limit 1000 --batch 32 --threads 1
 
 echo "== the AOT binary uses what it trained"
 "$aot" evaluate --model "$work/mlp-aot.safetensors" > "$work/eval.txt" 2>&1 || { cat "$work/eval.txt"; fail "evaluate failed"; }
