@@ -71,6 +71,7 @@ public static class TrainCommand
         var plot = new Option<string?>("--plot") { Description = "Write loss and accuracy curves to FILE (PNG) and the test confusion matrix to FILE-confusion.png", HelpName = "FILE" };
         var augment = new Option<bool>("--augment") { Description = "Augment the training images with random shifts of up to 2 pixels and rotations of up to 10 degrees (default: on for the shipped digits, off for other data)" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are" };
+        var diagnostics = new Option<bool>("--diagnostics") { Description = "After each epoch, print what it cost besides the arithmetic: CPU time, garbage collections, bytes allocated, methods compiled by the JIT, page faults" };
         var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
         limit.Validators.Add(r =>
         {
@@ -88,7 +89,7 @@ public static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir, diagnostics }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
         var zooModel = ZooModels.AddOption(command); // --model
         var distributed = DistributedTraining.AddOptions(command);
@@ -123,6 +124,7 @@ public static class TrainCommand
             Freeze = TrainExtras.FreezePrefixes(p.GetValue(extras.Freeze)),
             Classes = p.GetValue(classes),
             SkipDivergentSteps = p.GetValue(onDivergence) == "skip",
+            Diagnostics = p.GetValue(diagnostics),
             Checkpoint = p.GetValue(checkpoint),
             CheckpointEvery = p.GetValue(checkpointEvery),
         }))));
@@ -279,10 +281,12 @@ public static class TrainCommand
         }
         if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
+        if (s.Diagnostics) options.Callbacks.Add(new EpochDiagnostics(io));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
         var stopper = s.EarlyStop is int patience ? new EarlyStopping(MonitoredMetric.ValidationLoss, patience, restoreBestWeights: true) : null;
         if (stopper is not null) options.Callbacks.Add(stopper);
-        History history = io.Interactive ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
+        // --diagnostics prints plain lines (and spares the measured epochs the progress display's redraws).
+        History history = io.Interactive && !s.Diagnostics ? FitWithProgress(io, model, data, loss, optimizer, options) : FitPlain(io, model, data, loss, optimizer, options);
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
         if (history.SkippedSteps > 0) io.Line($"skipped {history.SkippedSteps} divergent step{(history.SkippedSteps == 1 ? "" : "s")} (--on-divergence skip)");
 
@@ -485,6 +489,9 @@ public sealed record TrainSettings
 
     /// <summary>Skip divergent steps instead of stopping (--on-divergence skip).</summary>
     public bool SkipDivergentSteps { get; init; }
+
+    /// <summary>Print each epoch's CPU time, collections, allocation, JIT compilations and page faults (<c>--diagnostics</c>).</summary>
+    public bool Diagnostics { get; init; }
 
     /// <summary>Checkpoint folder (null: no checkpoints).</summary>
     public string? Checkpoint { get; init; }

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Nabla.Nn;
 
 namespace Nabla.Optim;
@@ -50,11 +49,11 @@ public sealed class Adagrad : Optimizer
         float lr = LearningRate / (1f + (StepCount - 1) * LearningRateDecay);
 
         var d = denominator.Get(w.Length);
-        TensorPrimitives.Multiply(g, g, d);
-        TensorPrimitives.Add(sum, d, sum);          // s ← s + g²
-        TensorPrimitives.Sqrt(sum, d);
-        TensorPrimitives.Add(d, Epsilon, d);        // √s + ε
-        TensorPrimitives.Divide(g, d, d);
-        TensorPrimitives.MultiplyAdd(d, -lr, w, w); // w ← w − η_t g / (√s + ε)
+        Kernels.ParallelElementwise.Multiply(g, g, d);
+        Kernels.ParallelElementwise.Add(sum, d, sum);          // s ← s + g²
+        Kernels.ParallelElementwise.Sqrt(sum, d);
+        Kernels.ParallelElementwise.Add(d, Epsilon, d);        // √s + ε
+        Kernels.ParallelElementwise.Divide(g, d, d);
+        Kernels.ParallelElementwise.MultiplyAdd(d, -lr, w, w); // w ← w − η_t g / (√s + ε)
     }
 }

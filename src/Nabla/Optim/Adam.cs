@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Nabla.Nn;
 
 namespace Nabla.Optim;
@@ -59,8 +58,8 @@ public class Adam : Optimizer
         if (!AmsGrad)
         {
             // The common case in one fused pass over w, g, m and v.
-            if (decoupledWeightDecay && WeightDecay != 0f) TensorPrimitives.Multiply(w, 1f - LearningRate * WeightDecay, w);
-            Kernels.OptimizerKernels.AdamStep(w, grad, State(index, "exp_avg"), State(index, "exp_avg_sq"), Beta1, Beta2,
+            if (decoupledWeightDecay && WeightDecay != 0f) Kernels.ParallelElementwise.Multiply(w, 1f - LearningRate * WeightDecay, w);
+            Kernels.ParallelElementwise.AdamStep(w, grad, State(index, "exp_avg"), State(index, "exp_avg_sq"), Beta1, Beta2,
                 (float)(LearningRate / (1 - Math.Pow(Beta1, StepCount))), (float)(1 / Math.Sqrt(1 - Math.Pow(Beta2, StepCount))),
                 Epsilon, decoupledWeightDecay ? 0f : WeightDecay);
             return;
@@ -71,26 +70,26 @@ public class Adam : Optimizer
         {
             if (decoupledWeightDecay)
             {
-                TensorPrimitives.Multiply(w, 1f - LearningRate * WeightDecay, w); // w ← w(1 − ηλ)
+                Kernels.ParallelElementwise.Multiply(w, 1f - LearningRate * WeightDecay, w); // w ← w(1 − ηλ)
             }
             else
             {
-                TensorPrimitives.MultiplyAdd(w, WeightDecay, grad, s);           // g ← ∇ + λw
+                Kernels.ParallelElementwise.MultiplyAdd(w, WeightDecay, grad, s);           // g ← ∇ + λw
                 g = s;
             }
         }
         var m = State(index, "exp_avg");
         var v = State(index, "exp_avg_sq");
-        TensorPrimitives.Lerp(m, g, 1f - Beta1, m);                            // m ← β₁m + (1−β₁)g
-        TensorPrimitives.Multiply(g, g, s);                                    // (g may alias s: elementwise is safe)
-        TensorPrimitives.Multiply(v, Beta2, v);
-        TensorPrimitives.MultiplyAdd(s, 1f - Beta2, v, v);                     // v ← β₂v + (1−β₂)g²
+        Kernels.ParallelElementwise.Lerp(m, g, 1f - Beta1, m);                            // m ← β₁m + (1−β₁)g
+        Kernels.ParallelElementwise.Multiply(g, g, s);                                    // (g may alias s: elementwise is safe)
+        Kernels.ParallelElementwise.Multiply(v, Beta2, v);
+        Kernels.ParallelElementwise.MultiplyAdd(s, 1f - Beta2, v, v);                     // v ← β₂v + (1−β₂)g²
 
         Span<float> second = v;
         if (AmsGrad)
         {
             var vMax = State(index, "max_exp_avg_sq");
-            TensorPrimitives.Max(vMax, v, vMax);
+            Kernels.ParallelElementwise.Max(vMax, v, vMax);
             second = vMax;
         }
         int t = StepCount;
@@ -99,11 +98,11 @@ public class Adam : Optimizer
         float stepSize = (float)(LearningRate / biasCorrection1);
         float sqrtBiasCorrection2 = (float)Math.Sqrt(biasCorrection2);
 
-        TensorPrimitives.Sqrt(second, s);
-        TensorPrimitives.Divide(s, sqrtBiasCorrection2, s);
-        TensorPrimitives.Add(s, Epsilon, s);                                   // √v̂ + ε
-        TensorPrimitives.Divide(m, s, s);
-        TensorPrimitives.MultiplyAdd(s, -stepSize, w, w);                      // w ← w − η/(1−β₁ᵗ) · m/(√v̂ + ε)
+        Kernels.ParallelElementwise.Sqrt(second, s);
+        Kernels.ParallelElementwise.Divide(s, sqrtBiasCorrection2, s);
+        Kernels.ParallelElementwise.Add(s, Epsilon, s);                                   // √v̂ + ε
+        Kernels.ParallelElementwise.Divide(m, s, s);
+        Kernels.ParallelElementwise.MultiplyAdd(s, -stepSize, w, w);                      // w ← w − η/(1−β₁ᵗ) · m/(√v̂ + ε)
     }
 }
 

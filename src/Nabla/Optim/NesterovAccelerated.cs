@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Nabla.Nn;
 
 namespace Nabla.Optim;
@@ -57,9 +56,9 @@ public sealed class NesterovAccelerated : Optimizer
             var previous = State(i, "previous");   // w⁽ᵏ⁻²⁾, or nothing yet: w⁽⁻¹⁾ = w⁽⁰⁾
             if (first) w.CopyTo(previous);
             var difference = Scratch(i);
-            TensorPrimitives.Subtract(w, previous, difference);  // w⁽ᵏ⁻¹⁾ − w⁽ᵏ⁻²⁾
+            Kernels.ParallelElementwise.Subtract(w, previous, difference);  // w⁽ᵏ⁻¹⁾ − w⁽ᵏ⁻²⁾
             w.CopyTo(previous);                                   // keep w⁽ᵏ⁻¹⁾ for the next step
-            TensorPrimitives.MultiplyAdd(difference, c, w, w);    // v⁽ᵏ⁾
+            Kernels.ParallelElementwise.MultiplyAdd(difference, c, w, w);    // v⁽ᵏ⁾
         }
         lookaheadStep = StepCount + 1;
     }
@@ -74,7 +73,7 @@ public sealed class NesterovAccelerated : Optimizer
         if (lookaheadStep != StepCount)
             throw new InvalidOperationException(
                 "NesterovAccelerated: Step() needs the gradient at the look-ahead point; call PrepareLookahead() (or BeforeForward()) before the forward pass.");
-        TensorPrimitives.MultiplyAdd(gradient, -LearningRate, w, w); // w⁽ᵏ⁾ = v⁽ᵏ⁾ − α∇l(v⁽ᵏ⁾)
+        Kernels.ParallelElementwise.MultiplyAdd(gradient, -LearningRate, w, w); // w⁽ᵏ⁾ = v⁽ᵏ⁾ − α∇l(v⁽ᵏ⁾)
     }
 
     /// <inheritdoc/>

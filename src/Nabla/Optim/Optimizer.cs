@@ -113,7 +113,7 @@ public abstract class Optimizer
     {
         if (weightDecay == 0f) return grad;
         var decayed = Scratch(index);
-        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w, weightDecay, grad, decayed);
+        Kernels.ParallelElementwise.MultiplyAdd(w, weightDecay, grad, decayed);
         return decayed;
     }
 

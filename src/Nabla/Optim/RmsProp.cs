@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Nabla.Nn;
 
 namespace Nabla.Optim;
@@ -51,34 +50,34 @@ public sealed class RmsProp : Optimizer
         ReadOnlySpan<float> g = WithWeightDecay(index, w, grad, WeightDecay);
         var squareAvg = State(index, "square_avg");
         var d = second.Get(w.Length);
-        TensorPrimitives.Multiply(g, g, d);
-        TensorPrimitives.Multiply(squareAvg, Alpha, squareAvg);
-        TensorPrimitives.MultiplyAdd(d, 1f - Alpha, squareAvg, squareAvg); // v ← αv + (1−α)g²
+        Kernels.ParallelElementwise.Multiply(g, g, d);
+        Kernels.ParallelElementwise.Multiply(squareAvg, Alpha, squareAvg);
+        Kernels.ParallelElementwise.MultiplyAdd(d, 1f - Alpha, squareAvg, squareAvg); // v ← αv + (1−α)g²
         if (Centered)
         {
             var gradAvg = State(index, "grad_avg");
-            TensorPrimitives.Lerp(gradAvg, g, 1f - Alpha, gradAvg);         // ḡ ← αḡ + (1−α)g
-            TensorPrimitives.Multiply(gradAvg, gradAvg, d);
-            TensorPrimitives.Subtract(squareAvg, d, d);
+            Kernels.ParallelElementwise.Lerp(gradAvg, g, 1f - Alpha, gradAvg);         // ḡ ← αḡ + (1−α)g
+            Kernels.ParallelElementwise.Multiply(gradAvg, gradAvg, d);
+            Kernels.ParallelElementwise.Subtract(squareAvg, d, d);
             // v ≥ ḡ² holds in exact arithmetic; rounding must not turn it into the root of a negative.
-            TensorPrimitives.Max(d, 0f, d);
-            TensorPrimitives.Sqrt(d, d);
+            Kernels.ParallelElementwise.Max(d, 0f, d);
+            Kernels.ParallelElementwise.Sqrt(d, d);
         }
         else
         {
-            TensorPrimitives.Sqrt(squareAvg, d);
+            Kernels.ParallelElementwise.Sqrt(squareAvg, d);
         }
-        TensorPrimitives.Add(d, Epsilon, d);
-        TensorPrimitives.Divide(g, d, d);                                   // g / d
+        Kernels.ParallelElementwise.Add(d, Epsilon, d);
+        Kernels.ParallelElementwise.Divide(g, d, d);                                   // g / d
         if (Momentum != 0f)
         {
             var buf = State(index, "momentum");
-            TensorPrimitives.MultiplyAdd(buf, Momentum, d, buf);            // b ← μb + g/d
-            TensorPrimitives.MultiplyAdd(buf, -LearningRate, w, w);
+            Kernels.ParallelElementwise.MultiplyAdd(buf, Momentum, d, buf);            // b ← μb + g/d
+            Kernels.ParallelElementwise.MultiplyAdd(buf, -LearningRate, w, w);
         }
         else
         {
-            TensorPrimitives.MultiplyAdd(d, -LearningRate, w, w);
+            Kernels.ParallelElementwise.MultiplyAdd(d, -LearningRate, w, w);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Nabla.Nn;
 
 namespace Nabla.Optim;
@@ -41,16 +40,16 @@ public sealed class Sgd : Optimizer
             var buf = State(index, "momentum");
             // PyTorch: the first step initialises the buffer with the gradient itself.
             if (first) g.CopyTo(buf);
-            else TensorPrimitives.MultiplyAdd(buf, Momentum, g, buf);
+            else Kernels.ParallelElementwise.MultiplyAdd(buf, Momentum, g, buf);
             if (Nesterov)
             {
                 var step = Scratch(index);
-                TensorPrimitives.MultiplyAdd(buf, Momentum, g, step);
-                TensorPrimitives.MultiplyAdd(step, -LearningRate, w, w);
+                Kernels.ParallelElementwise.MultiplyAdd(buf, Momentum, g, step);
+                Kernels.ParallelElementwise.MultiplyAdd(step, -LearningRate, w, w);
                 return;
             }
             g = buf;
         }
-        TensorPrimitives.MultiplyAdd(g, -LearningRate, w, w);
+        Kernels.ParallelElementwise.MultiplyAdd(g, -LearningRate, w, w);
     }
 }
