@@ -137,6 +137,13 @@ internal static class ConvKernels
     /// </summary>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
     {
+        if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
+        else ForwardGemm(in g, x, w, bias, y, activation);
+    }
+
+    /// <summary><see cref="Forward"/> by im2col + GEMM (or GEMM alone for 1×1).</summary>
+    internal static void ForwardGemm(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
+    {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
         unsafe
@@ -188,13 +195,19 @@ internal static class ConvKernels
                 }
                 if (Bias != null)
                     for (int o = 0; o < g.O; o++) TensorPrimitives.Add(yn.Slice(o * g.P, g.P), Bias[o], yn.Slice(o * g.P, g.P));
-                switch (Act)
-                {
-                    case Activation.Relu: TensorPrimitives.Max(yn, 0f, yn); break;
-                    case Activation.Sigmoid: TensorPrimitives.Sigmoid(yn, yn); break;
-                    case Activation.Tanh: TensorPrimitives.Tanh(yn, yn); break;
-                }
+                Activate(yn, Act);
             }
+        }
+    }
+
+    /// <summary>Applies a fused activation in place.</summary>
+    internal static void Activate(Span<float> y, Activation activation)
+    {
+        switch (activation)
+        {
+            case Activation.Relu: TensorPrimitives.Max(y, 0f, y); break;
+            case Activation.Sigmoid: TensorPrimitives.Sigmoid(y, y); break;
+            case Activation.Tanh: TensorPrimitives.Tanh(y, y); break;
         }
     }
 
@@ -207,6 +220,13 @@ internal static class ConvKernels
     /// transposed convolution.
     /// </summary>
     public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        if (ConvDirect.Choose(in g, ConvPass.BackwardData)) ConvDirect.BackwardData(in g, dy, w, dx);
+        else BackwardDataGemm(in g, dy, w, dx);
+    }
+
+    /// <summary><see cref="BackwardData"/> by GEMM + col2im.</summary>
+    internal static void BackwardDataGemm(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
@@ -259,6 +279,13 @@ internal static class ConvKernels
     /// buffers are added at the end, so the result does not depend on scheduling.
     /// </summary>
     public static void BackwardWeight(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
+    {
+        if (ConvDirect.Choose(in g, ConvPass.BackwardWeight)) ConvDirect.BackwardWeight(in g, x, dy, dw);
+        else BackwardWeightGemm(in g, x, dy, dw);
+    }
+
+    /// <summary><see cref="BackwardWeight"/> by im2col + GEMM.</summary>
+    internal static void BackwardWeightGemm(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
     {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
