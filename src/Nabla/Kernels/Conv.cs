@@ -153,19 +153,12 @@ internal static class ConvKernels
                 var body = new ForwardBody
                 {
                     G = g, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Act = activation,
-                    Chunks = chunks, Scratch = Scratch(chunks, scratch),
+                    Chunks = chunks, ScratchLength = scratch,
                 };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
         }
-    }
-
-    private static float[][] Scratch(int chunks, int length)
-    {
-        var s = new float[chunks][];
-        for (int i = 0; i < chunks; i++) s[i] = length == 0 ? [] : TensorArena.Allocate(length, clear: false);
-        return s;
     }
 
     private unsafe struct ForwardBody : IParallelForBody
@@ -174,14 +167,15 @@ internal static class ConvKernels
         public float* X, Wt, Bias, Y;
         public Activation Act;
         public int Chunks;
-        public float[][] Scratch;
+        public int ScratchLength;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             for (int n = start; n < end; n++)
             {
                 var yn = new Span<float>(Y + (long)n * outImage, outImage);
@@ -234,7 +228,7 @@ internal static class ConvKernels
         {
             fixed (float* pdy = dy, pw = w, pdx = dx)
             {
-                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, Scratch = Scratch(chunks, scratch) };
+                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, ScratchLength = scratch };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
@@ -246,14 +240,15 @@ internal static class ConvKernels
         public ConvGeometry G;
         public float* Dy, Wt, Dx;
         public int Chunks;
-        public float[][] Scratch;
+        public int ScratchLength;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             for (int n = start; n < end; n++)
                 for (int gi = 0; gi < g.Groups; gi++)
                 {
@@ -296,7 +291,7 @@ internal static class ConvKernels
         {
             fixed (float* px = x, pdy = dy, pdw = dw)
             {
-                var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, Scratch = Scratch(chunks, scratch), Partial = partial };
+                var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, ScratchLength = scratch, Partial = partial };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
@@ -309,14 +304,16 @@ internal static class ConvKernels
         public ConvGeometry G;
         public float* X, Dy, Dw;
         public int Chunks;
-        public float[][] Scratch, Partial;
+        public int ScratchLength;
+        public float[][] Partial;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             var dw = index == 0 ? new Span<float>(Dw, g.O * g.K) : Partial[index].AsSpan(0, g.O * g.K);
             for (int n = start; n < end; n++)
                 for (int gi = 0; gi < g.Groups; gi++)

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -9,7 +7,7 @@ namespace Nabla.Kernels;
 /// <summary>Which algorithm a convolution pass runs.</summary>
 internal enum ConvPath
 {
-    /// <summary>Chosen per shape by measuring both on the first call (see <see cref="ConvDirect.Choose"/>).</summary>
+    /// <summary>Chosen per shape (see <see cref="ConvDirect.Choose"/>).</summary>
     Auto,
     /// <summary>im2col (or none for 1×1) onto the packed GEMM.</summary>
     Gemm,
@@ -70,62 +68,22 @@ internal static unsafe class ConvDirect
         public void Dispose() => threadOverride = previous;
     }
 
-    private static readonly ConcurrentDictionary<(ConvGeometry, ConvPass, int), bool> Chosen = new();
-
     /// <summary>
-    /// Whether <paramref name="pass"/> of <paramref name="g"/> runs the direct kernel. Not a rule
-    /// tuned on one CPU: the first call for a shape (batch size and thread count aside… the thread
-    /// count is part of the key, since the GEMM threads a single image and the direct kernel does
-    /// not) times both paths on one image of scratch data, three alternating runs each, and keeps
-    /// the faster one for the process.
+    /// Whether <paramref name="pass"/> of <paramref name="g"/> runs the direct kernel: when the
+    /// shape allows it and each group has a single input channel (LeNet's first layer, depthwise
+    /// convolutions). Then the GEMM's inner dimension is only KH·KW (25 or 9), so im2col writes
+    /// and the GEMM re-reads as many values as it does multiply-adds per output channel, and with
+    /// one output channel per group (depthwise) its register tile is one row deep. A rule from
+    /// the shape, not from a timing constant: measured on Zen 4 (docs/BENCHMARKS.md) the direct
+    /// kernel ran LeNet's 1→6 layer 1.5–6× faster in all three passes, while for 6→16 and the
+    /// ResNet's layers the GEMM was faster.
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
         if (!Supports(in g, pass)) return false;
         var mode = Override;
         if (mode != ConvPath.Auto) return mode == ConvPath.Direct;
-        var key = (g with { N = 1 }, pass, g.N == 1 ? WorkerPool.Threads : 1);
-        if (Chosen.TryGetValue(key, out bool direct)) return direct;
-        direct = Measure(key.Item1, pass);
-        Chosen[key] = direct;
-        return direct;
-    }
-
-    private static bool Measure(ConvGeometry g1, ConvPass pass)
-    {
-        var x = new float[g1.C * g1.H * g1.W];
-        var w = new float[g1.O * g1.K];
-        var y = new float[g1.O * g1.P];
-        for (int i = 0; i < x.Length; i++) x[i] = (i % 7) * 0.25f - 0.5f;
-        for (int i = 0; i < w.Length; i++) w[i] = (i % 5) * 0.1f - 0.2f;
-        for (int i = 0; i < y.Length; i++) y[i] = (i % 3) * 0.5f - 0.5f;
-        void Run(bool direct)
-        {
-            switch (pass)
-            {
-                case ConvPass.Forward:
-                    if (direct) Forward(in g1, x, w, default, y, Activation.None); else ConvKernels.ForwardGemm(in g1, x, w, default, y, Activation.None);
-                    break;
-                case ConvPass.BackwardData:
-                    if (direct) BackwardData(in g1, y, w, x); else ConvKernels.BackwardDataGemm(in g1, y, w, x);
-                    break;
-                default:
-                    if (direct) BackwardWeight(in g1, x, y, w); else ConvKernels.BackwardWeightGemm(in g1, x, y, w);
-                    break;
-            }
-        }
-        double best0 = double.MaxValue, best1 = double.MaxValue;
-        Run(false); Run(true); // first-use JIT and scratch growth out of the timing
-        for (int r = 0; r < 3; r++)
-        {
-            long t = Stopwatch.GetTimestamp();
-            Run(false);
-            best0 = Math.Min(best0, Stopwatch.GetTimestamp() - t);
-            t = Stopwatch.GetTimestamp();
-            Run(true);
-            best1 = Math.Min(best1, Stopwatch.GetTimestamp() - t);
-        }
-        return best1 < best0;
+        return g.Cg == 1;
     }
 
     // ------------------------------------------------------------------ scratch
@@ -133,7 +91,7 @@ internal static unsafe class ConvDirect
     [ThreadStatic] private static float[]? scratch;
 
     // Per-thread scratch that only grows: a kernel call allocates nothing once warm.
-    private static float[] Scratch(long length)
+    internal static float[] Scratch(long length)
     {
         // A very large image's buffer is not kept for the thread's lifetime.
         if (length > 1 << 22) return GC.AllocateUninitializedArray<float>((int)length, pinned: true);
