@@ -70,20 +70,20 @@ internal static unsafe class ConvDirect
 
     /// <summary>
     /// Whether <paramref name="pass"/> of <paramref name="g"/> runs the direct kernel: when the
-    /// shape allows it and each group has a single input channel (LeNet's first layer, depthwise
-    /// convolutions). Then the GEMM's inner dimension is only KH·KW (25 or 9), so im2col writes
-    /// and the GEMM re-reads as many values as it does multiply-adds per output channel, and with
-    /// one output channel per group (depthwise) its register tile is one row deep. A rule from
-    /// the shape, not from a timing constant: measured on Zen 4 (docs/BENCHMARKS.md) the direct
-    /// kernel ran LeNet's 1→6 layer 1.5–6× faster in all three passes, while for 6→16 and the
-    /// ResNet's layers the GEMM was faster.
+    /// shape allows it, each group has one input channel and at most three output channels —
+    /// depthwise convolutions (groups = channels, multiplier ≤ 3). Then each group's GEMM has an
+    /// inner dimension of only KH·KW and fills at most half of the GEMM's register tile (6 or 8
+    /// rows), so im2col and the tile's empty rows cost more than the multiply-adds. A rule from the
+    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) is not included: by
+    /// process CPU time on Zen 4 the GEMM ran its forward pass as fast as the direct kernel and
+    /// forward + backward 20–30 % faster (docs/BENCHMARKS.md).
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
         if (!Supports(in g, pass)) return false;
         var mode = Override;
         if (mode != ConvPath.Auto) return mode == ConvPath.Direct;
-        return g.Cg == 1;
+        return g.Cg == 1 && 2 * g.Og <= 6;
     }
 
     // ------------------------------------------------------------------ scratch
@@ -126,15 +126,18 @@ internal static unsafe class ConvDirect
     {
         int taps = kh * kw, plane = hp * wp, outPlane = oh * ow;
         int co = 0;
+        // Four channels × two vectors: eight independent accumulators, enough to cover the FMA
+        // latency on two pipes (four accumulators left the kernel latency-bound at half speed).
         for (; co + 4 <= cout; co += 4)
         {
             float* w0 = w + (long)co * cin * taps, w1 = w0 + cin * taps, w2 = w1 + cin * taps, w3 = w2 + cin * taps;
             for (int r = 0; r < oh; r++)
-                for (int v = 0; v < ow; v += L)
+                for (int v = 0; v < ow; v += 2 * L)
                 {
                     Vector256<float> a0, a1, a2, a3;
                     if (bias != null) { a0 = Vector256.Create(bias[co]); a1 = Vector256.Create(bias[co + 1]); a2 = Vector256.Create(bias[co + 2]); a3 = Vector256.Create(bias[co + 3]); }
                     else a0 = a1 = a2 = a3 = Vector256<float>.Zero;
+                    Vector256<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3;
                     for (int c = 0; c < cin; c++)
                     {
                         float* row = inp + (long)c * plane + (long)r * sh * wp + v;
@@ -143,21 +146,74 @@ internal static unsafe class ConvDirect
                             for (int j = 0; j < kw; j++, wo++)
                             {
                                 var xv = Vector256.Load(row + j * dw);
-                                a0 = Vector256.FusedMultiplyAdd(xv, Vector256.Create(w0[wo]), a0);
-                                a1 = Vector256.FusedMultiplyAdd(xv, Vector256.Create(w1[wo]), a1);
-                                a2 = Vector256.FusedMultiplyAdd(xv, Vector256.Create(w2[wo]), a2);
-                                a3 = Vector256.FusedMultiplyAdd(xv, Vector256.Create(w3[wo]), a3);
+                                var xu = Vector256.Load(row + j * dw + L);
+                                var k0 = Vector256.Create(w0[wo]);
+                                a0 = Vector256.FusedMultiplyAdd(xv, k0, a0);
+                                b0 = Vector256.FusedMultiplyAdd(xu, k0, b0);
+                                var k1 = Vector256.Create(w1[wo]);
+                                a1 = Vector256.FusedMultiplyAdd(xv, k1, a1);
+                                b1 = Vector256.FusedMultiplyAdd(xu, k1, b1);
+                                var k2 = Vector256.Create(w2[wo]);
+                                a2 = Vector256.FusedMultiplyAdd(xv, k2, a2);
+                                b2 = Vector256.FusedMultiplyAdd(xu, k2, b2);
+                                var k3 = Vector256.Create(w3[wo]);
+                                a3 = Vector256.FusedMultiplyAdd(xv, k3, a3);
+                                b3 = Vector256.FusedMultiplyAdd(xu, k3, b3);
                             }
                     }
                     float* d = o + (long)co * outPlane + r * ow + v;
-                    int n = Math.Min(L, ow - v);
+                    int n = Math.Min(L, ow - v), m = Math.Min(L, ow - v - L);
                     Store(a0, d, n, accumulate);
                     Store(a1, d + outPlane, n, accumulate);
                     Store(a2, d + 2 * outPlane, n, accumulate);
                     Store(a3, d + 3 * outPlane, n, accumulate);
+                    if (m > 0)
+                    {
+                        Store(b0, d + L, m, accumulate);
+                        Store(b1, d + outPlane + L, m, accumulate);
+                        Store(b2, d + 2 * outPlane + L, m, accumulate);
+                        Store(b3, d + 3 * outPlane + L, m, accumulate);
+                    }
                 }
         }
-        // Fewer than four channels left (all of them when depthwise): four vectors along the row.
+        // Two or three channels left (LeNet's 6 = 4 + 2): two channels × four vectors, eight accumulators.
+        for (; co + 2 <= cout; co += 2)
+        {
+            float* w0 = w + (long)co * cin * taps, w1 = w0 + cin * taps;
+            for (int r = 0; r < oh; r++)
+                for (int v = 0; v < ow; v += 4 * L)
+                {
+                    var a0 = bias != null ? Vector256.Create(bias[co]) : Vector256<float>.Zero;
+                    var b0 = bias != null ? Vector256.Create(bias[co + 1]) : Vector256<float>.Zero;
+                    Vector256<float> a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
+                    for (int c = 0; c < cin; c++)
+                    {
+                        float* row = inp + (long)c * plane + (long)r * sh * wp + v;
+                        int wo = c * taps;
+                        for (int i = 0; i < kh; i++, row += dh * wp)
+                            for (int j = 0; j < kw; j++, wo++)
+                            {
+                                var k0 = Vector256.Create(w0[wo]);
+                                var k1 = Vector256.Create(w1[wo]);
+                                float* p = row + j * dw;
+                                var x0 = Vector256.Load(p); var x1 = Vector256.Load(p + L);
+                                var x2 = Vector256.Load(p + 2 * L); var x3 = Vector256.Load(p + 3 * L);
+                                a0 = Vector256.FusedMultiplyAdd(x0, k0, a0); b0 = Vector256.FusedMultiplyAdd(x0, k1, b0);
+                                a1 = Vector256.FusedMultiplyAdd(x1, k0, a1); b1 = Vector256.FusedMultiplyAdd(x1, k1, b1);
+                                a2 = Vector256.FusedMultiplyAdd(x2, k0, a2); b2 = Vector256.FusedMultiplyAdd(x2, k1, b2);
+                                a3 = Vector256.FusedMultiplyAdd(x3, k0, a3); b3 = Vector256.FusedMultiplyAdd(x3, k1, b3);
+                            }
+                    }
+                    float* d = o + (long)co * outPlane + r * ow + v;
+                    int left = ow - v;
+                    Store(a0, d, Math.Min(L, left), accumulate);
+                    Store(b0, d + outPlane, Math.Min(L, left), accumulate);
+                    if (left > L) { Store(a1, d + L, Math.Min(L, left - L), accumulate); Store(b1, d + outPlane + L, Math.Min(L, left - L), accumulate); }
+                    if (left > 2 * L) { Store(a2, d + 2 * L, Math.Min(L, left - 2 * L), accumulate); Store(b2, d + outPlane + 2 * L, Math.Min(L, left - 2 * L), accumulate); }
+                    if (left > 3 * L) { Store(a3, d + 3 * L, Math.Min(L, left - 3 * L), accumulate); Store(b3, d + outPlane + 3 * L, Math.Min(L, left - 3 * L), accumulate); }
+                }
+        }
+        // One channel left (every group when depthwise): four vectors along the row.
         for (; co < cout; co++)
         {
             float* w0 = w + (long)co * cin * taps;

@@ -59,18 +59,19 @@ public class ConvDirectTests
     }
 
     [Fact]
-    public void Auto_choice_takes_the_direct_kernel_for_one_input_channel_per_group()
+    public void Auto_choice_takes_the_direct_kernel_for_depthwise_convolutions()
     {
         using var auto = ConvDirect.Force(ConvPath.Auto);
         bool vectors = ConvDirect.Supports(Ops.Geometry("t", 1, 1, 8, 8, 6, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward);
-        Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (1, 1), 2, (1, 1), 1), ConvPass.Forward));
+        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (1, 1), 2, (1, 1), 1), ConvPass.Forward)); // LeNet conv1: GEMM
         Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 4, 32, 14, 14, 32, 3, 3, (1, 1), 1, (1, 1), 32), ConvPass.BackwardWeight));
+        Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 1, 8, 14, 14, 16, 3, 3, (1, 1), 1, (1, 1), 8), ConvPass.Forward)); // multiplier 2
         Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 6, 14, 14, 16, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward));
         Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (2, 2), 2, (1, 1), 1), ConvPass.Forward)); // column stride 2
-        var x = N(600, 3, 1, 20, 20);
+        var x = N(600, 3, 4, 20, 20);
         var w = N(601, 4, 1, 5, 5);
-        var y = Ops.Conv2d(x, w, null, 1, 2);
-        var g = Ops.Geometry("test", 3, 1, 20, 20, 4, 5, 5, (1, 1), 2, (1, 1), 1);
+        var y = Ops.Conv2d(x, w, null, 1, 2, groups: 4);
+        var g = Ops.Geometry("test", 3, 4, 20, 20, 4, 5, 5, (1, 1), 2, (1, 1), 4);
         var expected = new float[g.N * g.O * g.P];
         ConvKernels.Reference(in g, x.Data, w.Data, default, expected);
         Close(expected, y.ToArray(), 1e-4f);
