@@ -19,19 +19,30 @@ public static class DemoCommand
         var output = new Option<string>("--out") { Description = "Folder for the PNG files (created if needed)", DefaultValueFactory = _ => ".", HelpName = "DIR" };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, shuffling and sampling", DefaultValueFactory = _ => 1 };
         var fast = new Option<bool>("--fast") { Description = "A shorter run (fewer epochs and samples), for tests" };
+        var full = new Option<bool>("--full") { Description = "With all: every demo at full length (otherwise the long-training demos run their short version, a few minutes in all)" };
 
         int width = DemoCatalog.All.Max(d => d.Name.Length);
         var command = new Command("demo", "Run an experiment of the lecture notes: print its figures and write its plots (PNG).\n\nDemos:\n" +
             string.Join("\n", DemoCatalog.All.Select(d => $"  {d.Name.PadRight(width)}  {d.Description}")) + $"\n  {"all".PadRight(width)}  every demo, one after the other");
         command.Arguments.Add(name);
-        foreach (var o in new Option[] { output, seed, fast }) command.Options.Add(o);
+        foreach (var o in new Option[] { output, seed, fast, full }) command.Options.Add(o);
         command.SetAction(p => Common.Guard(io, () =>
         {
             string which = p.GetValue(name)!;
-            var run = new DemoRun(io, p.GetValue(output)!, p.GetValue(seed), p.GetValue(fast));
+            bool all = which == "all", fastAll = p.GetValue(fast);
+            var run = new DemoRun(io, p.GetValue(output)!, p.GetValue(seed), fastAll);
             var clock = Stopwatch.StartNew();
             var demos = which == "all" ? DemoCatalog.All : [DemoCatalog.Find(which) ?? throw new UsageException($"unknown demo '{which}'.")];
-            foreach (var demo in demos) demo.Run(run);
+            foreach (var demo in demos)
+            {
+                run.CurrentDemo = demo.Name;
+                // all: the demos that train for minutes run their short version unless --full, so that the set takes minutes.
+                if (all) run.Fast = fastAll || (!demo.FullInAll && !p.GetValue(full));
+                // all: a demo whose data are missing (e.g. Fashion-MNIST) is skipped, not the whole set.
+                try { demo.Run(run); }
+                catch (UsageException e) when (all) { io.Line($"  demo {demo.Name} skipped: {e.Message}"); }
+            }
+            if (all) io.Line($"  wrote {DemoIndex.Write(run, DemoCatalog.All)} (open it in a browser)");
             io.Line();
             io.Line($"{run.Files.Count} PNG file(s) in {run.OutDir} ({DemoRun.F(clock.Elapsed.TotalSeconds, "F1")} s)");
             return ExitCodes.Ok;

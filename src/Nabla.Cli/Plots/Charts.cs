@@ -24,7 +24,7 @@ public sealed record Series(string Name, double[] Y, double[]? X = null, bool Da
 /// method writes one PNG file (creating its folder) and returns its full path. Text uses the embedded
 /// DejaVu Sans (<see cref="PlotFonts"/>), so figures look the same with or without system fonts.
 /// </summary>
-public static class Charts
+public static partial class Charts
 {
     /// <summary>Default figure width in pixels.</summary>
     public const int Width = 900;
