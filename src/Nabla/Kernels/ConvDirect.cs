@@ -19,16 +19,16 @@ internal enum ConvPath
 internal enum ConvPass { Forward, BackwardData, BackwardWeight }
 
 /// <summary>
-/// Direct convolution for shapes where lowering to a GEMM wastes most of its work: few channels
-/// per group (LeNet's 1→6 and 6→16 layers, where the GEMM's inner dimension K = Cg·KH·KW is tiny
-/// and its register tile is half empty) and depthwise convolutions (groups = channels, K = KH·KW).
-/// Each image's group is copied once into a zero-padded buffer, so every tap is an unconditional
-/// vector load along an output row; four accumulators (four output channels × one vector, or one
-/// output channel × four vectors when fewer than four channels remain) take a broadcast weight
-/// each. Unit column stride only (the vector runs along the row); any row stride forward.
-/// dX is the same correlation of the padded dy with the 180°-rotated, channel-transposed filter
-/// (stride 1); dW sums dy row vectors times shifted input rows. Vectors are 256-bit: rows in these
-/// layers are 5–32 wide, where 512-bit vectors would mostly hold padding.
+/// Direct convolution for shapes where lowering to a GEMM wastes most of its work: depthwise
+/// convolutions (one input channel and a few output channels per group), where each group's GEMM
+/// has K = KH·KW and a mostly empty register tile. Each image's group is copied once into a
+/// zero-padded buffer, so every tap is an unconditional vector load along an output row; up to eight
+/// accumulators (four output channels × two vectors, two channels × four vectors, or one channel ×
+/// four vectors) take a broadcast weight each. Unit column stride only (the vector runs along the
+/// row); any row stride forward. dX is the same correlation of the padded dy with the
+/// 180°-rotated, channel-transposed filter (stride 1); dW sums dy row vectors times shifted input
+/// rows. Vectors are 256-bit: rows in these layers are 5–32 wide, where 512-bit vectors would
+/// mostly hold padding. Any shape can be forced onto it (tests, NABLA_CONV_PATH=direct).
 /// </summary>
 internal static unsafe class ConvDirect
 {
