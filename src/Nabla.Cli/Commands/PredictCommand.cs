@@ -57,8 +57,16 @@ public static class PredictCommand
     public static int RunImage(CliContext io, string modelPath, string imagePath, ImageFit fit, string? archPath = null)
     {
         var info = ModelInfo.Load(modelPath, archPath);
-        var img = ImageInput.Read(imagePath);
         var (h, w) = info.Image;
+        if (info.Inputs == 3 * h * w)
+        {
+            // A colour model (e.g. CIFAR-10): the picture as it is, resized; no grayscale or digit centring.
+            var rgb = ColorImageInput.Read(imagePath);
+            io.Markup($"[bold]image[/]  {Markup.Escape(Path.GetFullPath(imagePath))}: {rgb.Width}x{rgb.Height} RGB{(rgb.Width == w && rgb.Height == h ? "" : $", resized to {w}x{h}")}");
+            Show(io, info, ColorImageInput.ToModelInput(rgb, h, w), null);
+            return ExitCodes.Ok;
+        }
+        var img = ImageInput.Read(imagePath);
         var x = ImageInput.ToModelInput(img, h, w, fit, out bool inverted);
         io.Markup($"[bold]image[/]  {Markup.Escape(Path.GetFullPath(imagePath))}: {img.Width}x{img.Height}" +
                   $"{(inverted ? ", light background (inverted)" : "")}{(img.Width == w && img.Height == h ? "" : $", fitted to {w}x{h} ({fit.ToString().ToLowerInvariant()})")}");
@@ -71,7 +79,7 @@ public static class PredictCommand
     private static void Show(CliContext io, ModelInfo info, float[] x, int? label)
     {
         var (h, w) = info.Image;
-        io.Line(ImageInput.Preview(x, h, w).TrimEnd('\n'));
+        io.Line(ImageInput.Preview(x.Length == 3 * h * w ? ColorImageInput.Luminance(x, h, w) : x, h, w).TrimEnd('\n'));
         var logits = Trainer.Predict(info.Model, Tensor.FromArray(x, 1, x.Length));
         float[] p = Ops.Softmax(logits).ToArray();
         int best = 0;

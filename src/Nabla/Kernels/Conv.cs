@@ -137,6 +137,13 @@ internal static class ConvKernels
     /// </summary>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
     {
+        if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
+        else ForwardGemm(in g, x, w, bias, y, activation);
+    }
+
+    /// <summary><see cref="Forward"/> by im2col + GEMM (or GEMM alone for 1×1).</summary>
+    internal static void ForwardGemm(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
+    {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
         unsafe
@@ -146,19 +153,12 @@ internal static class ConvKernels
                 var body = new ForwardBody
                 {
                     G = g, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Act = activation,
-                    Chunks = chunks, Scratch = Scratch(chunks, scratch),
+                    Chunks = chunks, ScratchLength = scratch,
                 };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
         }
-    }
-
-    private static float[][] Scratch(int chunks, int length)
-    {
-        var s = new float[chunks][];
-        for (int i = 0; i < chunks; i++) s[i] = length == 0 ? [] : TensorArena.Allocate(length, clear: false);
-        return s;
     }
 
     private unsafe struct ForwardBody : IParallelForBody
@@ -167,14 +167,15 @@ internal static class ConvKernels
         public float* X, Wt, Bias, Y;
         public Activation Act;
         public int Chunks;
-        public float[][] Scratch;
+        public int ScratchLength;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             for (int n = start; n < end; n++)
             {
                 var yn = new Span<float>(Y + (long)n * outImage, outImage);
@@ -188,13 +189,19 @@ internal static class ConvKernels
                 }
                 if (Bias != null)
                     for (int o = 0; o < g.O; o++) TensorPrimitives.Add(yn.Slice(o * g.P, g.P), Bias[o], yn.Slice(o * g.P, g.P));
-                switch (Act)
-                {
-                    case Activation.Relu: TensorPrimitives.Max(yn, 0f, yn); break;
-                    case Activation.Sigmoid: TensorPrimitives.Sigmoid(yn, yn); break;
-                    case Activation.Tanh: TensorPrimitives.Tanh(yn, yn); break;
-                }
+                Activate(yn, Act);
             }
+        }
+    }
+
+    /// <summary>Applies a fused activation in place.</summary>
+    internal static void Activate(Span<float> y, Activation activation)
+    {
+        switch (activation)
+        {
+            case Activation.Relu: TensorPrimitives.Max(y, 0f, y); break;
+            case Activation.Sigmoid: TensorPrimitives.Sigmoid(y, y); break;
+            case Activation.Tanh: TensorPrimitives.Tanh(y, y); break;
         }
     }
 
@@ -208,13 +215,20 @@ internal static class ConvKernels
     /// </summary>
     public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
+        if (ConvDirect.Choose(in g, ConvPass.BackwardData)) ConvDirect.BackwardData(in g, dy, w, dx);
+        else BackwardDataGemm(in g, dy, w, dx);
+    }
+
+    /// <summary><see cref="BackwardData"/> by GEMM + col2im.</summary>
+    internal static void BackwardDataGemm(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
         unsafe
         {
             fixed (float* pdy = dy, pw = w, pdx = dx)
             {
-                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, Scratch = Scratch(chunks, scratch) };
+                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, ScratchLength = scratch };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
@@ -226,14 +240,15 @@ internal static class ConvKernels
         public ConvGeometry G;
         public float* Dy, Wt, Dx;
         public int Chunks;
-        public float[][] Scratch;
+        public int ScratchLength;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             for (int n = start; n < end; n++)
                 for (int gi = 0; gi < g.Groups; gi++)
                 {
@@ -260,6 +275,13 @@ internal static class ConvKernels
     /// </summary>
     public static void BackwardWeight(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
     {
+        if (ConvDirect.Choose(in g, ConvPass.BackwardWeight)) ConvDirect.BackwardWeight(in g, x, dy, dw);
+        else BackwardWeightGemm(in g, x, dy, dw);
+    }
+
+    /// <summary><see cref="BackwardWeight"/> by im2col + GEMM.</summary>
+    internal static void BackwardWeightGemm(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
+    {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
         int wLen = g.O * g.K;
@@ -269,7 +291,7 @@ internal static class ConvKernels
         {
             fixed (float* px = x, pdy = dy, pdw = dw)
             {
-                var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, Scratch = Scratch(chunks, scratch), Partial = partial };
+                var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, ScratchLength = scratch, Partial = partial };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
@@ -282,14 +304,16 @@ internal static class ConvKernels
         public ConvGeometry G;
         public float* X, Dy, Dw;
         public int Chunks;
-        public float[][] Scratch, Partial;
+        public int ScratchLength;
+        public float[][] Partial;
 
         public readonly void Invoke(int index)
         {
             var g = G;
             var (start, end) = ChunkRange(g.N, Chunks, index);
             int inImage = g.C * g.H * g.W, outImage = g.O * g.P, inGroup = g.Cg * g.H * g.W;
-            var cols = Scratch[index].AsSpan();
+            // Per-thread scratch kept between calls: a warm call allocates nothing (batch-1 inference).
+            var cols = ScratchLength == 0 ? Span<float>.Empty : ConvDirect.Scratch(ScratchLength).AsSpan(0, ScratchLength);
             var dw = index == 0 ? new Span<float>(Dw, g.O * g.K) : Partial[index].AsSpan(0, g.O * g.K);
             for (int n = start; n < end; n++)
                 for (int gi = 0; gi < g.Groups; gi++)

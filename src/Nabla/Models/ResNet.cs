@@ -39,8 +39,9 @@ public sealed class BasicBlock : Module, IConfigurable
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        var y = Ops.Relu(bn1.Forward(conv1.Forward(input)));
-        y = bn2.Forward(conv2.Forward(y));
+        // Folded into one convolution each in inference (ConvBatchNormFusion), as written otherwise.
+        var y = ConvBatchNormFusion.Forward(conv1, bn1, input, Activation.Relu);
+        y = ConvBatchNormFusion.Forward(conv2, bn2, y);
         var shortcut = downsample is null ? input : downsample.Forward(input);
         return Ops.Relu(y + shortcut);
     }
@@ -108,7 +109,7 @@ public sealed class ResNet : Module, IConfigurable
     public override Tensor Forward(Tensor input)
     {
         var x = ZooInput.ToImages(input, InChannels, InputSize, "ResNet");
-        x = Ops.Relu(bn1.Forward(conv1.Forward(x)));
+        x = ConvBatchNormFusion.Forward(conv1, bn1, x, Activation.Relu);
         x = layer3.Forward(layer2.Forward(layer1.Forward(x)));
         return fc.Forward(Ops.GlobalAvgPool2d(x));
     }

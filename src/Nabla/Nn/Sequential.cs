@@ -81,6 +81,15 @@ public sealed class Sequential : Module, IEnumerable<Module>, IConfigurable
                 i++;
                 continue;
             }
+            // In inference, Conv2d → BatchNorm2d (→ activation) runs as one convolution with the
+            // batch norm folded into its weights and bias.
+            if (layers[i] is Conv2d fc && i + 1 < layers.Count && layers[i + 1] is BatchNorm2d bn && ConvBatchNormFusion.CanFold(fc, bn, x))
+            {
+                var foldAct = i + 2 < layers.Count ? FusableActivation(layers[i + 2]) : null;
+                x = ConvBatchNormFusion.Forward(fc, bn, x, foldAct ?? Activation.None);
+                i += foldAct is null ? 1 : 2;
+                continue;
+            }
             if (layers[i] is Conv2d conv && i + 1 < layers.Count && FusableActivation(layers[i + 1]) is { } convAct)
             {
                 x = conv.Forward(x, convAct);

@@ -14,6 +14,12 @@ public static class ConvOpRegistry
     public static readonly (string Name, Padding Padding)[] Paddings =
         [("0", 0), ("1", 1), ("same", Padding.Same), ("full", Padding.Full)];
 
+    private const string DirectSuffix = " [direct]";
+
+    /// <summary>The convolution path a case forces: the direct kernel for names ending in " [direct]", else im2col + GEMM.</summary>
+    internal static Nabla.Kernels.ConvPath PathOf(string name) =>
+        name.EndsWith(DirectSuffix) ? Nabla.Kernels.ConvPath.Direct : Nabla.Kernels.ConvPath.Gemm;
+
     /// <summary>All cases.</summary>
     public static IReadOnlyList<OpCase> All { get; } = Build();
 
@@ -114,6 +120,16 @@ public static class ConvOpRegistry
             () => [N(62, 3, 2, 4, 5), Positive(63, 2), N(64, 2)]);
         Add("Conv2d then BatchNorm2d train", t => Ops.BatchNorm(Ops.Conv2d(t[0], t[1], null, 2, 1), null, null, t[2], t[3], training: true),
             () => [N(65, 3, 2, 5, 5), N(66, 3, 2, 3, 3), Positive(67, 3), N(68, 3)]);
+
+        // The direct kernel's shapes: LeNet-like single input channel, a channel multiplier.
+        Add("Conv2d 1->3 k5 p2 (LeNet conv1)", t => Ops.Conv2d(t[0], t[1], t[2], 1, 2), () => [N(70, 2, 1, 9, 11), N(71, 3, 1, 5, 5), N(72, 3)]);
+        Add("Conv2d depthwise x2 multiplier d2", t => Ops.Conv2d(t[0], t[1], t[2], 1, Padding.Same, 2, groups: 2), () => [N(73, 3, 2, 7, 9), N(74, 4, 1, 3, 3), N(75, 4)]);
+
+        // Every case the direct kernel can run (unit column stride) once more with it forced; the
+        // cases without the suffix force the im2col + GEMM path (see PathOf).
+        foreach (var c in cases.ToList())
+            if (c.Name.StartsWith("Conv") && (c.Name.Contains(" s1 ") || !c.Name.Contains(" s2")) && !c.Name.Contains("sigmoid") && !c.Name.Contains("BatchNorm"))
+                cases.Add(new OpCase(c.Name + DirectSuffix, c.F, c.Inputs));
         return cases;
     }
 }

@@ -13,6 +13,7 @@ public class ConvOpGradientTests
     public void Backward_matches_central_differences(string op)
     {
         var c = ConvOpRegistry.Get(op);
+        using var path = ConvDirect.Force(ConvOpRegistry.PathOf(op));
         // Ops linear in each input have no truncation error, so a large step keeps float32 rounding
         // far below the tolerance; max pooling needs a step below half the 0.1 spacing of its inputs.
         float step = op.StartsWith("MaxPool") || op.Contains("BatchNorm") ? 1e-2f : op.Contains("fused") ? 1e-2f : 0.5f;
@@ -25,6 +26,7 @@ public class ConvOpGradientTests
     public void NoGrad_gives_the_same_values_and_inputs_are_not_modified(string op)
     {
         var c = ConvOpRegistry.Get(op);
+        using var path = ConvDirect.Force(ConvOpRegistry.PathOf(op));
         var inputs = c.Inputs();
         var before = inputs.Select(x => x.ToArray()).ToArray();
         foreach (var x in inputs) x.RequiresGrad = true;
@@ -66,6 +68,10 @@ public class ConvOpTests
         d.Add(1, 4, 8, 8, 4, 3, 1, 1, 4);
         d.Add(5, 8, 16, 16, 16, 3, 1, 1, 1); // large enough to split the batch over threads
         d.Add(4, 16, 12, 12, 32, 1, 2, 1, 1);
+        d.Add(2, 1, 28, 28, 6, 5, 1, 1, 1);   // LeNet conv1 (direct kernel's shape)
+        d.Add(3, 6, 14, 14, 16, 5, 1, 1, 1);  // LeNet conv2
+        d.Add(2, 8, 13, 37, 8, 3, 1, 2, 8);   // depthwise, rows longer than one 4-vector block
+        d.Add(2, 4, 9, 7, 8, 3, 2, 1, 4);     // depthwise ×2 multiplier, row stride 2
         return d;
     }
 
@@ -73,11 +79,21 @@ public class ConvOpTests
     [MemberData(nameof(ForwardGrid))]
     public void Conv2d_matches_the_seven_loop_definition(int n, int c, int h, int w, int o, int k, int stride, int dilation, int groups)
     {
-        foreach (var (pn, pad) in ConvOpRegistry.Paddings)
+        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct, ConvPath.Auto })
+            foreach (var (pn, pad) in ConvOpRegistry.Paddings)
+            {
+                using var forced = ConvDirect.Force(path);
+                SevenLoop(n, c, h, w, o, k, stride, dilation, groups, pad);
+                _ = pn;
+            }
+    }
+
+    private static void SevenLoop(int n, int c, int h, int w, int o, int k, int stride, int dilation, int groups, Padding pad)
+    {
         {
-            if (pad.Kind == PaddingKind.Same && stride != 1) continue;
+            if (pad.Kind == PaddingKind.Same && stride != 1) return;
             int extent = dilation * (k - 1) + 1;
-            if (pad.Kind is PaddingKind.Explicit or PaddingKind.Valid && Math.Min(h, w) + 2 * pad.H < extent) continue;
+            if (pad.Kind is PaddingKind.Explicit or PaddingKind.Valid && Math.Min(h, w) + 2 * pad.H < extent) return;
             var x = N(n * 7 + k, n, c, h, w);
             var weight = N(o + k, o, c / groups, k, k);
             var bias = N(5, o);
@@ -88,7 +104,6 @@ public class ConvOpTests
             Assert.Equal(new[] { n, o, g.OH, g.OW }, y.Shape.ToArray());
             Close(expected, y.ToArray());
             if (pad.Kind == PaddingKind.Same) Assert.Equal((h, w), (g.OH, g.OW));
-            _ = pn;
         }
     }
 
@@ -130,10 +145,14 @@ public class ConvOpTests
         var x = N(70 + k, n, 4, 5, 7);
         var w = N(71 + s, 4, 6 / groups, k, k);
         var b = N(72, 6);
-        var y = Ops.ConvTranspose2d(x, w, b, s, p, op, d, groups);
         var expected = TransposedReference(x, w, b, s, p, op, d, groups, out int oh, out int ow);
-        Assert.Equal(new[] { n, 6, oh, ow }, y.Shape.ToArray());
-        Close(expected, y.ToArray());
+        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct })
+        {
+            using var forced = ConvDirect.Force(path);
+            var y = Ops.ConvTranspose2d(x, w, b, s, p, op, d, groups);
+            Assert.Equal(new[] { n, 6, oh, ow }, y.Shape.ToArray());
+            Close(expected, y.ToArray());
+        }
     }
 
     [Fact]

@@ -1,0 +1,147 @@
+using Nabla.Autograd;
+using Nabla.Kernels;
+using Nabla.Models;
+using Nabla.Nn;
+using static Nabla.Tests.Core.Gen;
+
+namespace Nabla.Tests.Conv;
+
+/// <summary>
+/// The direct convolution kernel against the im2col + GEMM path on larger shapes than the
+/// gradient check can afford (LeNet's layers, depthwise with long rows, batches split over
+/// threads), and batch norm folded into the convolution for inference.
+/// </summary>
+public class ConvDirectTests
+{
+    private static void Close(float[] expected, float[] actual, float tol)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(MathF.Abs(expected[i] - actual[i]) <= tol * Math.Max(1f, MathF.Abs(expected[i])),
+                $"element {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(ConvPath path, Tensor x0, Tensor w0, Tensor b0, int stride, Padding pad, int dilation, int groups, Tensor up)
+    {
+        using var forced = ConvDirect.Force(path);
+        var x = x0.Clone(); var w = w0.Clone(); var b = b0.Clone();
+        x.RequiresGrad = w.RequiresGrad = b.RequiresGrad = true;
+        var y = Ops.Conv2d(x, w, b, (stride, 1), pad, (dilation, dilation), groups);
+        y.Backward(up);
+        return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray());
+    }
+
+    [Theory]
+    // n, c, h, w, o, k, row stride, padding (-1: same), dilation, groups
+    [InlineData(8, 1, 28, 28, 6, 5, 1, 2, 1, 1)]     // LeNet conv1 (batch split over threads)
+    [InlineData(8, 6, 14, 14, 16, 5, 1, 0, 1, 1)]    // LeNet conv2
+    [InlineData(4, 16, 15, 41, 16, 3, 1, 1, 1, 16)]  // depthwise, rows over one 32-wide block
+    [InlineData(3, 8, 12, 9, 16, 3, 1, -1, 2, 8)]    // depthwise ×2, same padding, dilation 2
+    [InlineData(2, 3, 11, 13, 5, 3, 2, 1, 1, 1)]     // row stride 2 (dX falls back to the GEMM)
+    [InlineData(1, 2, 5, 3, 7, 5, 1, 3, 1, 1)]       // padding larger than the kernel reach
+    public void Direct_kernel_matches_the_GEMM_path_forward_and_backward(int n, int c, int h, int w, int o, int k, int stride, int p, int d, int groups)
+    {
+        var pad = p < 0 ? Padding.Same : (Padding)p;
+        var x = N(200 + c, n, c, h, w);
+        var wt = N(300 + o, o, c / groups, k, k);
+        var b = N(400, o);
+        var g = Ops.Geometry("test", n, c, h, w, o, k, k, (stride, 1), pad, (d, d), groups);
+        var up = N(500, n, o, g.OH, g.OW);
+        var gemm = Run(ConvPath.Gemm, x, wt, b, stride, pad, d, groups, up);
+        var direct = Run(ConvPath.Direct, x, wt, b, stride, pad, d, groups, up);
+        Close(gemm.Y, direct.Y, 1e-4f);
+        Close(gemm.Dx, direct.Dx, 1e-4f);
+        Close(gemm.Dw, direct.Dw, 1e-3f); // sums over the whole batch: larger magnitudes
+        Close(gemm.Db, direct.Db, 1e-4f);
+        var expected = new float[g.N * g.O * g.P];
+        ConvKernels.Reference(in g, x.Data, wt.Data, b.Data, expected);
+        Close(expected, direct.Y, 1e-4f);
+    }
+
+    [Fact]
+    public void Auto_choice_takes_the_direct_kernel_for_depthwise_convolutions()
+    {
+        using var auto = ConvDirect.Force(ConvPath.Auto);
+        bool vectors = ConvDirect.Supports(Ops.Geometry("t", 1, 1, 8, 8, 6, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward);
+        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (1, 1), 2, (1, 1), 1), ConvPass.Forward)); // LeNet conv1: GEMM
+        Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 4, 32, 14, 14, 32, 3, 3, (1, 1), 1, (1, 1), 32), ConvPass.BackwardWeight));
+        Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 1, 8, 14, 14, 16, 3, 3, (1, 1), 1, (1, 1), 8), ConvPass.Forward)); // multiplier 2
+        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 6, 14, 14, 16, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward));
+        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (2, 2), 2, (1, 1), 1), ConvPass.Forward)); // column stride 2
+        var x = N(600, 3, 4, 20, 20);
+        var w = N(601, 4, 1, 5, 5);
+        var y = Ops.Conv2d(x, w, null, 1, 2, groups: 4);
+        var g = Ops.Geometry("test", 3, 4, 20, 20, 4, 5, 5, (1, 1), 2, (1, 1), 4);
+        var expected = new float[g.N * g.O * g.P];
+        ConvKernels.Reference(in g, x.Data, w.Data, default, expected);
+        Close(expected, y.ToArray(), 1e-4f);
+    }
+
+    private static void Randomise(BatchNorm2d bn, int seed)
+    {
+        var r = new Random(seed);
+        for (int i = 0; i < bn.NumFeatures; i++)
+        {
+            bn.RunningMean!.Data[i] = (float)(r.NextDouble() - 0.5);
+            bn.RunningVar!.Data[i] = (float)(0.5 + r.NextDouble());
+            bn.Weight!.Data[i] = (float)(0.5 + r.NextDouble());
+            bn.Bias!.Data[i] = (float)(r.NextDouble() - 0.5);
+        }
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void Batch_norm_folds_into_the_conv_in_evaluation(bool convBias, bool relu)
+    {
+        var conv = new Conv2d(3, 8, 3, 1, 1, bias: convBias, rng: new Random(1));
+        var bn = new BatchNorm2d(8);
+        Randomise(bn, 2);
+        var model = relu ? new Sequential(conv, bn, new ReLU()) : new Sequential(conv, bn);
+        model.Eval();
+        var x = N(700, 2, 3, 9, 10);
+        // Grad recording on: no folding, the three layers as written.
+        var plain = model.Forward(x).ToArray();
+        var manual = bn.Forward(conv.Forward(x));
+        if (relu) manual = Ops.Relu(manual);
+        Assert.Equal(manual.ToArray(), plain);
+        Tensor folded;
+        using (GradMode.NoGrad()) folded = model.Forward(x);
+        Close(plain, folded.ToArray(), 1e-5f);
+        // Training mode never folds: batch statistics.
+        model.Train();
+        using (GradMode.NoGrad()) Assert.Equal(bn.Forward(conv.Forward(x)).Shape, model.Forward(x).Shape);
+    }
+
+    [Fact]
+    public void Folding_is_used_only_without_gradients_and_in_evaluation()
+    {
+        var conv = new Conv2d(2, 4, 3, rng: new Random(3));
+        var bn = new BatchNorm2d(4);
+        var x = N(710, 1, 2, 5, 5);
+        Assert.False(ConvBatchNormFusion.CanFold(conv, bn, x)); // training mode
+        bn.Eval();
+        Assert.False(ConvBatchNormFusion.CanFold(conv, bn, x)); // parameters need gradients
+        using (GradMode.NoGrad()) Assert.True(ConvBatchNormFusion.CanFold(conv, bn, x));
+        var untracked = new BatchNorm2d(4, trackRunningStats: false);
+        untracked.Eval();
+        using (GradMode.NoGrad()) Assert.False(ConvBatchNormFusion.CanFold(conv, untracked, x)); // batch statistics
+    }
+
+    private static IEnumerable<Module> All(Module m) => m.NamedChildren().SelectMany(c => All(c.Module)).Prepend(m);
+
+    [Fact]
+    public void Folded_ResNet_gives_the_unfolded_outputs()
+    {
+        var model = new ResNet(3, 10, 16, blocks: 1, width: 8, rng: new Random(5));
+        int seed = 10;
+        foreach (var bn in All(model).OfType<BatchNorm2d>()) Randomise(bn, seed++);
+        model.Eval();
+        var x = N(720, 2, 3, 16, 16);
+        var plain = model.Forward(x).ToArray(); // recording: unfolded
+        Tensor folded;
+        using (GradMode.NoGrad()) folded = model.Forward(x);
+        Close(plain, folded.ToArray(), 1e-5f);
+    }
+}
