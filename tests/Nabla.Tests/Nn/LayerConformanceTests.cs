@@ -50,7 +50,7 @@ public class LayerConformanceTests
         if (example.InputIsDifferentiable) inputs.Add(x);
         inputs.AddRange(m.Parameters());
         if (inputs.Count == 0) return; // a layer without parameters whose input is an index: nothing differentiable
-        var result = GradCheck.Check(_ => m.Forward(x), inputs.ToArray());
+        var result = GradCheck.Check(_ => m.Forward(x), inputs.ToArray(), step: example.GradStep);
         Assert.True(result.Passed, $"{type}: {result}");
     }
 

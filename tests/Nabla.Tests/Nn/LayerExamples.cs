@@ -12,13 +12,16 @@ namespace Nabla.Tests.Nn;
 /// <param name="Stochastic">The layer is random in training mode (dropout, noise): checked in evaluation mode.</param>
 /// <param name="MakeInput">Makes the input from a seed (default: standard normal values); for index inputs such as embeddings.</param>
 /// <param name="InputIsDifferentiable">Whether the gradient with respect to the input is checked (false for index inputs).</param>
+/// <param name="GradStep">The central differences' step: larger for models with many outputs, whose float32
+/// rounding over a step of 0.01 is as large as their smallest derivatives.</param>
 public sealed record LayerExample(
     Func<Module> Create,
     int[] InputShape,
     int[]? BadInputShape,
     bool Stochastic = false,
     Func<int, Tensor>? MakeInput = null,
-    bool InputIsDifferentiable = true)
+    bool InputIsDifferentiable = true,
+    float GradStep = 1e-2f)
 {
     /// <summary>The input for <paramref name="seed"/>.</summary>
     public Tensor Input(int seed) => MakeInput?.Invoke(seed) ?? Gen.N(seed, InputShape);
