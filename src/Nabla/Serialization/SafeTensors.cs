@@ -244,6 +244,36 @@ public static class AtomicFile
 
     private static void KillHere() => System.Diagnostics.Process.GetCurrentProcess().Kill();
 
+    /// <summary>
+    /// Deletes the temporary files that writers of <paramref name="path"/> killed mid-write left beside it
+    /// (.NAME.PID.GUID.tmp), skipping those of processes still running; returns how many were deleted.
+    /// </summary>
+    public static int DeleteStaleTemporaries(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) return 0;
+        string prefix = "." + Path.GetFileName(full) + ".";
+        int removed = 0;
+        foreach (var f in Directory.EnumerateFiles(dir, prefix + "*.tmp"))
+        {
+            string[] rest = Path.GetFileName(f)[prefix.Length..].Split('.');
+            if (rest.Length != 3 || !int.TryParse(rest[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { File.Delete(f); removed++; }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; on failure the old file (if any) is untouched.</summary>
     public static void Write(string path, Action<Stream> write)
     {
