@@ -239,6 +239,7 @@ public static class TrainCommand
             TrainCheckpoint.SaveSettings(ckNew, s);
         }
         string outPath = TrainPreflight.WritableFile("--out", s.Out);
+        if (s.Resume) AtomicFile.DeleteStaleTemporaries(outPath); // a run killed while writing --out left its temporary file
         if (s.Plot is string plotPath)
         {
             TrainPreflight.WritableFile("--plot", plotPath);

@@ -229,6 +229,51 @@ public static class AtomicFile
         int.TryParse(Environment.GetEnvironmentVariable("NABLA_ATOMIC_WRITE_PAUSE_MS"), System.Globalization.NumberStyles.None,
             System.Globalization.CultureInfo.InvariantCulture, out int ms) ? Math.Min(ms, 10_000) : 0;
 
+    // Test aid (NABLA_ATOMIC_WRITE_KILL_AT=N or N+): the process kills itself (SIGKILL, no clean-up) in its Nth
+    // atomic write, with the temporary file written but not yet renamed (N), or just after the rename (N+), so
+    // that tests can interrupt a run at every point where what it leaves on disk differs, by construction.
+    private static readonly (int Write, bool AfterRename) KillAt = ParseKillAt(Environment.GetEnvironmentVariable("NABLA_ATOMIC_WRITE_KILL_AT"));
+    private static int writes;
+
+    private static (int, bool) ParseKillAt(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return (0, false);
+        bool after = s.EndsWith('+');
+        return int.TryParse(after ? s[..^1] : s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? (n, after) : (0, false);
+    }
+
+    private static void KillHere() => System.Diagnostics.Process.GetCurrentProcess().Kill();
+
+    /// <summary>
+    /// Deletes the temporary files that writers of <paramref name="path"/> killed mid-write left beside it
+    /// (.NAME.PID.GUID.tmp), skipping those of processes still running; returns how many were deleted.
+    /// </summary>
+    public static int DeleteStaleTemporaries(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) return 0;
+        string prefix = "." + Path.GetFileName(full) + ".";
+        int removed = 0;
+        foreach (var f in Directory.EnumerateFiles(dir, prefix + "*.tmp"))
+        {
+            string[] rest = Path.GetFileName(f)[prefix.Length..].Split('.');
+            if (rest.Length != 3 || !int.TryParse(rest[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { File.Delete(f); removed++; }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; on failure the old file (if any) is untouched.</summary>
     public static void Write(string path, Action<Stream> write)
     {
@@ -236,6 +281,7 @@ public static class AtomicFile
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        bool kill = KillAt.Write > 0 && Interlocked.Increment(ref writes) == KillAt.Write;
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -245,8 +291,10 @@ public static class AtomicFile
                 // Test aid (NABLA_ATOMIC_WRITE_PAUSE_MS): holds the written temporary file open before the rename,
                 // so that tests can kill a process in the middle of a write.
                 if (PauseMs > 0) Thread.Sleep(PauseMs);
+                if (kill && !KillAt.AfterRename) KillHere();
             }
             File.Move(tmp, full, overwrite: true);
+            if (kill && KillAt.AfterRename) KillHere();
         }
         catch
         {

@@ -53,7 +53,8 @@ internal sealed record ResumePoint(int Epoch, int BatchesDone, double LossSum, l
 internal sealed class CheckpointRunner
 {
     private const string StateKey = "nabla.checkpoint";
-    private const int FormatVersion = 1;
+    // 2: a schedule's base learning rate (a nullable field) is part of the callbacks' state; format 1 left it out.
+    private const int FormatVersion = 2;
     private readonly CheckpointOptions options;
     private readonly Module model;
     private readonly Optimizer optimizer;

@@ -64,7 +64,11 @@ internal static class StateSnapshot
         return n;
     }
 
-    private static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal);
+    // A nullable scalar (a schedule's float? base rate, set at its first step) counts as one: a field of a type
+    // that is neither saved nor walked is silently left out of the snapshot, and the resumed run goes on with the
+    // value its freshly built object has.
+    private static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal)
+        || Nullable.GetUnderlyingType(t) is { } u && IsScalar(u);
 
     private static bool IsStateArray(Type t) => t.IsArray && t.GetArrayRank() == 1 && (IsScalar(t.GetElementType()!) || IsStateArray(t.GetElementType()!));
 
@@ -149,6 +153,7 @@ internal static class StateSnapshot
     private static void WriteScalar(BinaryWriter w, object? v, Type t)
     {
         if (t == typeof(string)) { w.Write(v is not null); if (v is not null) w.Write((string)v); return; }
+        if (Nullable.GetUnderlyingType(t) is { } u) { w.Write(v is not null); if (v is not null) WriteScalar(w, v, u); return; }
         if (t.IsEnum) { w.Write(Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture)); return; }
         switch (v)
         {
@@ -174,6 +179,7 @@ internal static class StateSnapshot
     private static object? ReadScalar(BinaryReader r, Type t)
     {
         if (t == typeof(string)) return r.ReadBoolean() ? r.ReadString() : null;
+        if (Nullable.GetUnderlyingType(t) is { } u) return r.ReadBoolean() ? ReadScalar(r, u) : null;
         if (t.IsEnum) return Enum.ToObject(t, r.ReadInt64());
         if (t == typeof(bool)) return r.ReadBoolean();
         if (t == typeof(byte)) return r.ReadByte();

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Nabla.Cli.Commands;
 using Nabla.Data;
 using Nabla.Losses;
 using Nabla.Nn;
@@ -14,7 +16,7 @@ public class ResumeTests
 {
     private sealed class Interrupted : Exception;
 
-    private static (Sequential Model, Optimizer Optimizer, FitOptions Options) Setup(string dir, bool resume, int? stopAtStep = null)
+    private static (Sequential Model, Optimizer Optimizer, FitOptions Options) Setup(string dir, bool resume, int? stopAtStep = null, bool cosine = false)
     {
         var rng = new Random(11);
         var model = new Sequential(new Linear(4, 12, rng: rng), new ReLU(), new Dropout(0.3f, rng), new Linear(12, 3, rng: rng));
@@ -26,7 +28,7 @@ public class ResumeTests
             Checkpoint = new CheckpointOptions(dir) { EverySteps = 3, Resume = resume },
             Augment = (x, r) => { var d = x.Data; for (int i = 0; i < d.Length; i++) d[i] += (float)(r.NextDouble() - 0.5) * 0.01f; },
         };
-        options.Callbacks.Add(new LearningRateScheduler(new ReduceLROnPlateau(MetricMode.Min, factor: 0.5f, patience: 1)));
+        options.Callbacks.Add(new LearningRateScheduler(cosine ? new CosineAnnealingLR(tMax: 4) : new ReduceLROnPlateau(MetricMode.Min, factor: 0.5f, patience: 1)));
         options.Callbacks.Add(new EarlyStopping(MonitoredMetric.ValidationLoss, patience: 3, restoreBestWeights: true));
         int steps = 0;
         if (stopAtStep is int k) options.OnBatch = _ => { if (++steps == k) throw new Interrupted(); };
@@ -62,6 +64,29 @@ public class ResumeTests
     }
 
     [Fact]
+    public void A_run_resumed_after_the_first_epoch_keeps_its_schedules_base_rate()
+    {
+        // The cosine schedule takes its base rate from the optimiser at its first step (a float? field): a run
+        // resumed after that step must not take its decayed rate as the base (issue 16).
+        var data = Synthetic.Blobs(30, 3, 1.2, 4, dims: 4); // 12 steps an epoch
+        using var t = new CliTempDir();
+        var (m0, o0, f0) = Setup(t.File("straight"), resume: false, cosine: true);
+        Trainer.Fit(m0, data, new CrossEntropyLoss(), o0, f0);
+        foreach (int stop in new[] { 13, 30 })
+        {
+            string dir = t.File("run-" + stop);
+            var (m, o, f) = Setup(dir, resume: false, stopAtStep: stop, cosine: true);
+            Assert.Throws<Interrupted>(() => Trainer.Fit(m, data, new CrossEntropyLoss(), o, f));
+            var (m1, o1, f1) = Setup(dir, resume: true, cosine: true);
+            Trainer.Fit(m1, data, new CrossEntropyLoss(), o1, f1);
+            Assert.Equal(o0.LearningRate, o1.LearningRate);
+            var reference = m0.StateDict();
+            foreach (var (name, w) in m1.StateDict())
+                Assert.True(reference[name].ToArray().AsSpan().SequenceEqual(w.ToArray()), $"stop {stop}: '{name}' differs from the uninterrupted run");
+        }
+    }
+
+    [Fact]
     public void Stale_temporary_files_of_a_killed_writer_are_removed_at_the_next_start()
     {
         using var t = new CliTempDir();
@@ -85,62 +110,84 @@ public class ResumeTests
         Assert.Contains("batch_size 8", e.Message);
     }
 
-    /// <summary>Runs the built CLI as a child process, killing it after <paramref name="killAfterMs"/> (if given) ms.</summary>
-    private static (int Code, bool Killed) RunCli(string[] args, int? killAfterMs, string workDir)
+    /// <summary>
+    /// Runs the built CLI as a child process; with <paramref name="killAtWrite"/> (NABLA_ATOMIC_WRITE_KILL_AT) it kills
+    /// itself (SIGKILL) in that atomic write of its own: "N" with the temporary file written but not renamed, "N+" just
+    /// after the rename.
+    /// </summary>
+    private static int RunCli(string[] args, string? killAtWrite, string workDir)
     {
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
         var psi = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nabla.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NABLA_ATOMIC_WRITE_PAUSE_MS"] = "25"; // checkpoint writes take a while: kills land inside them too
         psi.Environment["NO_COLOR"] = "1";
+        psi.Environment.Remove("NABLA_ATOMIC_WRITE_PAUSE_MS");
+        if (killAtWrite is not null) psi.Environment["NABLA_ATOMIC_WRITE_KILL_AT"] = killAtWrite;
+        else psi.Environment.Remove("NABLA_ATOMIC_WRITE_KILL_AT");
         using var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        if (killAfterMs is int ms && !p.WaitForExit(ms))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            return (p.ExitCode, true);
-        }
         if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("nabla train did not finish in 120 s"); }
-        return (p.ExitCode, false);
+        p.WaitForExit();
+        return p.ExitCode;
     }
 
+    private const int Killed = 137; // 128 + SIGKILL
+
     [Fact]
-    public void Cli_killed_at_random_moments_and_resumed_matches_an_uninterrupted_run_bit_for_bit()
+    public void Cli_killed_at_every_kind_of_moment_and_resumed_matches_an_uninterrupted_run_bit_for_bit()
     {
         using var t = new CliTempDir();
         string data = Path.Combine(t.Path, "data");
+        // 80 images cut 60/20/20: 48 training samples, 8 steps of 6 an epoch. With --checkpoint-every 1 a fresh run's
+        // atomic writes are: 1 the settings; then per epoch e (0-based) 2+8e..8+8e after steps 1..7 and 9+8e at the
+        // epoch's end (after validation, callbacks and schedule); 25 the end of epoch 3 (training done); 26 --out.
         FakeMnist.Write(data, "images.idx3-ubyte.gz", "labels.idx1-ubyte.gz", 80, size: 8, classes: 3);
         string[] common = ["train", "--data", data, "--layers", "10", "--epochs", "3", "--batch", "6", "--dropout", "0.2", "--augment",
-                           "--optimizer", "adam", "--early-stop", "2", "--threads", "1", "--checkpoint-every", "1"];
-        var straight = RunCli([.. common, "--checkpoint", t.File("ck0"), "--out", t.File("straight.safetensors")], null, t.Path);
-        Assert.Equal(0, straight.Code);
-
-        var rng = new Random(2024);
-        int kills = 0;
-        bool done = false;
-        for (int attempt = 0; attempt < 12 && !done; attempt++)
+                           "--optimizer", "adam", "--schedule", "cosine", "--early-stop", "2", "--threads", "1", "--checkpoint-every", "1"];
+        Assert.Equal(0, RunCli([.. common, "--checkpoint", t.File("ck0"), "--out", t.File("straight.safetensors")], null, t.Path));
+        string ck = t.File("ck1"), settings = Path.Combine(ck, TrainCheckpoint.SettingsFile), checkpoint = Path.Combine(ck, CheckpointOptions.FileName);
+        string[] fresh = [.. common, "--checkpoint", ck, "--out", t.File("resumed.safetensors")];
+        string[] resume = ["train", "--resume", ck];
+        // Each kill is counted in the writes of that process: a resumed run writes no settings, and its first write
+        // is the checkpoint after the first step it does.
+        // Where the checkpoint left by each kill says the run goes on: (epoch, batches of it done); null: no checkpoint.
+        var kills = new (string[] Args, string At, string Moment, (int, int)? Saved)[]
         {
-            // Killed before it saved its settings, a run cannot be resumed: it is started again.
-            bool started = File.Exists(Path.Combine(t.File("ck1"), "train-settings.json"));
-            string[] args = started ? ["train", "--resume", t.File("ck1")] : [.. common, "--checkpoint", t.File("ck1"), "--out", t.File("resumed.safetensors")];
-            // The first few runs are killed; then one runs to the end.
-            var r = RunCli(args, attempt < 4 ? rng.Next(300, 1500) : null, t.Path);
-            kills += r.Killed ? 1 : 0;
-            done = !r.Killed && r.Code == 0;
-            Assert.True(r.Killed || r.Code == 0, $"resume exited with {r.Code}");
+            (fresh, "1", "writing the settings", null),
+            (fresh, "1+", "settings saved, no checkpoint yet", null),
+            (resume, "4", "mid-epoch 1, inside the checkpoint after step 4", (1, 3)),
+            (resume, "5", "at the end of epoch 1, inside its epoch-end checkpoint", (1, 7)),
+            (resume, "1+", "at the end of epoch 1, just after its epoch-end checkpoint", (2, 0)),
+            (resume, "3+", "mid-epoch 2, just after the checkpoint after its step 3", (2, 3)),
+            (resume, "13+", "after training (epochs 2 and 3 ended), before --out", (4, 0)),
+            (resume, "1", "inside the --out write", (4, 0)),
+            (resume, "1+", "with --out written, before the process ended", (4, 0)),
+        };
+        foreach (var (args, at, moment, saved) in kills)
+        {
+            Assert.True(RunCli(args, at, t.Path) == Killed, $"the run was not killed {moment} (write {at})");
+            Assert.Equal(saved is not null || at == "1+", File.Exists(settings));
+            Assert.Equal(saved is not null, File.Exists(checkpoint));
+            if (saved is (int epoch, int done))
+            {
+                var state = JsonNode.Parse(SafeTensors.Load(checkpoint).Metadata["nabla.checkpoint"])!;
+                Assert.True((epoch, done) == ((int)state["epoch"]!, (int)state["batches_done"]!),
+                    $"killed {moment}: the checkpoint is at epoch {state["epoch"]} after {state["batches_done"]} batches, not {epoch} after {done}");
+            }
+            Assert.Equal(moment.StartsWith("with --out", StringComparison.Ordinal), File.Exists(t.File("resumed.safetensors")));
         }
-        Assert.True(done, "the resumed run never finished");
-        Assert.True(kills >= 1, "no run was killed: the test did not test resuming");
+        Assert.True(File.Exists(settings) && File.Exists(checkpoint));
+        Assert.Equal(0, RunCli(resume, null, t.Path));
+
         var a = SafeTensors.Load(t.File("straight.safetensors")).Tensors;
         var b = SafeTensors.Load(t.File("resumed.safetensors")).Tensors;
         Assert.Equal(a.Keys.Order(), b.Keys.Order());
-        foreach (var (name, w) in a) Assert.True(w.ToArray().AsSpan().SequenceEqual(b[name].ToArray()), $"'{name}' differs after {kills} kills");
-        var left = Directory.GetFiles(t.File("ck1"), "*.tmp");
+        foreach (var (name, w) in a) Assert.True(w.ToArray().AsSpan().SequenceEqual(b[name].ToArray()), $"'{name}' differs after {kills.Length} kills");
+        var left = Directory.GetFiles(ck, "*.tmp").Concat(Directory.GetFiles(t.Path, ".resumed*.tmp")).ToArray();
         Assert.True(left.Length == 0, "left behind: " + string.Join(", ", left.Select(Path.GetFileName)));
     }
 }
