@@ -8,11 +8,43 @@ public static class RandomSource
 {
     private static Random shared = new(0);
 
-    /// <summary>The shared generator.</summary>
-    public static Random Shared => shared;
+    // The generator of the innermost Seeded scope of this logical flow of control (thread or async flow), if any.
+    private static readonly AsyncLocal<Random?> scoped = new();
 
-    /// <summary>Resets the shared generator to <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// The shared generator: the generator of the innermost <see cref="Seeded"/> scope of the calling code (its
+    /// thread, or its async flow) while one is active, else the process-wide one.
+    /// </summary>
+    public static Random Shared => scoped.Value ?? shared;
+
+    /// <summary>Resets the process-wide shared generator to <paramref name="seed"/>.</summary>
     public static void ManualSeed(int seed) => shared = new Random(seed);
+
+    /// <summary>
+    /// Until the returned scope is disposed, <see cref="Shared"/> is, for the calling code only (its thread and the
+    /// tasks it starts, not other threads), a new generator
+    /// seeded with <paramref name="seed"/> (like PyTorch's <c>torch.random.fork_rng()</c> followed by
+    /// <c>manual_seed</c>): layers built in the scope get the same initial weights whatever other threads draw
+    /// from the process-wide generator meanwhile. Scopes nest; disposing one restores the previous generator.
+    /// </summary>
+    /// <example><code>using (RandomSource.Seeded(1)) model = new Lstm(3, 4);</code></example>
+    public static SeededScope Seeded(int seed)
+    {
+        var previous = scoped.Value;
+        scoped.Value = new Random(seed);
+        return new SeededScope(previous);
+    }
+
+    /// <summary>The scope of <see cref="Seeded"/>: disposing it restores the calling thread's previous generator.</summary>
+    public readonly struct SeededScope : IDisposable
+    {
+        private readonly Random? previous;
+
+        internal SeededScope(Random? previous) => this.previous = previous;
+
+        /// <summary>Restores the generator that was shared on this thread before the scope began.</summary>
+        public void Dispose() => scoped.Value = previous;
+    }
 }
 
 /// <summary>Weight initialisers. All fill the tensor in place from a seeded generator.</summary>

@@ -25,7 +25,7 @@ public class LayerConformanceTests
 
     private static Module Prepare(LayerExample example)
     {
-        var m = example.Create();
+        var m = example.Build();
         if (example.Stochastic) m.Eval();
         return m;
     }
@@ -34,7 +34,7 @@ public class LayerConformanceTests
     [MemberData(nameof(RegisteredTypes))]
     public void Has_an_example_and_its_type_is_registered_under_its_name(string type)
     {
-        var m = ExampleOf(type).Create();
+        var m = ExampleOf(type).Build();
         Assert.Equal(type, LayerRegistry.NameOf(m.GetType()));
         Assert.Equal(m.GetType(), LayerRegistry.TypeOf(type));
     }
@@ -59,7 +59,7 @@ public class LayerConformanceTests
     public void Architecture_and_state_dict_round_trip(string type)
     {
         var example = ExampleOf(type);
-        var m = example.Create().Eval();
+        var m = example.Build().Eval();
         var json = LayerRegistry.ToJson(m);
         var rebuilt = LayerRegistry.FromJson(json).Eval();
         Assert.Equal(json.ToJsonString(), LayerRegistry.ToJson(rebuilt).ToJsonString());
@@ -76,7 +76,7 @@ public class LayerConformanceTests
     public void Model_file_round_trip(string type)
     {
         var example = ExampleOf(type);
-        var m = example.Create().Eval();
+        var m = example.Build().Eval();
         string dir = Directory.CreateTempSubdirectory("nabla-conformance-").FullName;
         try
         {

@@ -21,7 +21,7 @@ public class OnnxLayerCoverageTests
         Assert.True(OnnxExporter.HasExport(type),
             $"layer type '{type}' is registered but has no ONNX export function; add one in src/Nabla.Onnx/Exports (OnnxExporter.Register).");
         var example = LayerExamples.Get(type) ?? throw new Xunit.Sdk.XunitException($"layer type '{type}' has no example in LayerExamples.");
-        var model = example.Create();
+        var model = example.Build();
         var sample = example.Input(1);
         int axis = BatchAxisOf(model, sample);
         int b = sample.Shape[axis];
@@ -34,7 +34,7 @@ public class OnnxLayerCoverageTests
         AssertCheckerAccepts(LayerRegistry.TypeNames.Where(OnnxExporter.HasExport).Select(type =>
         {
             var example = LayerExamples.Get(type)!;
-            var model = example.Create();
+            var model = example.Build();
             var sample = example.Input(1);
             return (type, model, sample);
         }));
