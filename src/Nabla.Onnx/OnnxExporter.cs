@@ -83,12 +83,14 @@ public static partial class OnnxExporter
         RegisterConvolution();
         RegisterRecurrent();
         RegisterModels();
+        RegisterSegmentation();
     }
 
     static partial void RegisterBasic();
     static partial void RegisterConvolution();
     static partial void RegisterRecurrent();
     static partial void RegisterModels();
+    static partial void RegisterSegmentation();
 
     /// <summary>
     /// Registers (or replaces) the export function of layer type <paramref name="typeName"/> — the

@@ -22,6 +22,8 @@ public static class PredictCommand
         var command = new Command("predict", "Predict the class of a test sample or an image file with a saved model");
         var arch = EvaluateCommand.ArchOption();
         foreach (var o in new Option[] { model, index, data, image, fit, arch }) command.Options.Add(o);
+        var outPng = new Option<string?>("--out") { Description = "With --image and a segmentation model: the colour mask PNG to write", HelpName = "PNG" };
+        command.Options.Add(outPng);
         command.Validators.Add(r =>
         {
             bool hasIndex = r.GetResult(index) is not null, hasImage = r.GetResult(image) is not null;
@@ -30,7 +32,8 @@ public static class PredictCommand
         });
         command.SetAction(p => Common.Guard(io, () =>
             p.GetValue(image) is string path
-                ? RunImage(io, p.GetValue(model)!, path, p.GetValue(fit), p.GetValue(arch))
+                ? SegmentPredict.IsSegmentationModel(p.GetValue(model)!) ? SegmentPredict.Run(io, p.GetValue(model)!, path, p.GetValue(outPng))
+                : RunImage(io, p.GetValue(model)!, path, p.GetValue(fit), p.GetValue(arch))
                 : RunIndex(io, p.GetValue(model)!, p.GetValue(index)!.Value, p.GetValue(data), p.GetValue(arch))));
         return command;
     }

@@ -88,6 +88,7 @@ public static class DemoCatalog
         new("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSProp and Adam on the shipped digits: validation accuracy per epoch", r => OptimizersDemo.Run(r)),
         new("sequence", "Lines of handwritten digits read column by column by a BiLSTM trained with CTC: character error rate", r => SequenceDemo.Run(r)),
         new("transfer", "Pre-train on Fashion-MNIST, replace the head, fine-tune on 10 % of the digits' labels: against training from scratch", r => TransferDemo.Run(r)),
+        new("segment", "Digit scenes labelled per pixel: a U-Net (encoder-decoder, skip connections) against a sliding-window CNN: mean IoU and time", r => SegmentDemo.Run(r)),
     ];
 
     /// <summary>The demo called <paramref name="name"/> (case-insensitive), or null.</summary>
