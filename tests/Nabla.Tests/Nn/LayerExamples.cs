@@ -43,6 +43,7 @@ public static partial class LayerExamples
         AddRecurrent(t);
         AddModels(t);
         AddVision(t);
+        AddSegmentation(t);
         AddSequences(t);
         AddExtras(t);
         return t;
@@ -52,6 +53,7 @@ public static partial class LayerExamples
     static partial void AddRecurrent(Dictionary<string, LayerExample> t);
     static partial void AddModels(Dictionary<string, LayerExample> t);
     static partial void AddVision(Dictionary<string, LayerExample> t);
+    static partial void AddSegmentation(Dictionary<string, LayerExample> t);
     static partial void AddSequences(Dictionary<string, LayerExample> t);
     static partial void AddExtras(Dictionary<string, LayerExample> t);
 
