@@ -128,8 +128,10 @@ public static class ModelFile
         }
     }
 
-    // Scratch a layer may allocate beyond its saved tensors (unsaved tables, caches): 1 M floats.
-    private const long BuildSlack = 1 << 20;
+    // Scratch a layer may allocate beyond its saved tensors (unsaved tables, caches): 256 K floats (1 MiB),
+    // so that a file of a few hundred bytes cannot make the loader allocate more than about a MiB
+    // before the architecture is found not to match (the fuzz tests cap loading at 16× the file + 2 MiB).
+    private const long BuildSlack = 1 << 18;
 
     /// <summary>Copies <paramref name="weights"/> into <paramref name="model"/>, every name and shape checked, as a file error.</summary>
     internal static void LoadChecked(string path, Module model, IReadOnlyDictionary<string, Tensor> weights)
