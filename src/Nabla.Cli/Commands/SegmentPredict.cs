@@ -32,6 +32,19 @@ public static class SegmentPredict
         }
     }
 
+    /// <summary>
+    /// The hook of <c>nabla predict --image</c>: segments the image when the model is a segmentation
+    /// model and returns the exit code; returns null for other models (classified as before), unless
+    /// <c>--out</c> was given, which only a segmentation model writes.
+    /// </summary>
+    public static int? TryRun(CliContext io, string modelPath, string imagePath, string? outPath)
+    {
+        if (IsSegmentationModel(modelPath)) return Run(io, modelPath, imagePath, outPath);
+        if (outPath is not null)
+            throw new UsageException($"--out writes the mask of a segmentation model; {Path.GetFullPath(modelPath)} is not one (a classifier prints its prediction).");
+        return null;
+    }
+
     /// <summary>Segments the image and writes the colour mask to <paramref name="outPath"/>.</summary>
     public static int Run(CliContext io, string modelPath, string imagePath, string? outPath)
     {

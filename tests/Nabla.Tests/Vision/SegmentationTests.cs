@@ -348,6 +348,14 @@ public class SegmentationTests
         for (int p = 0; p < expected.Length; p++)
             Assert.Equal(SegmentationImages.ColorOf(expected[p]), bmp.GetPixel(p % 64, p / 64));
 
+        // --out belongs to segmentation models: a classifier with --out is a usage error.
+        var lenet = new LeNet5(1, 10, 28, new Random(1));
+        string classifier = dir.File("lenet.safetensors");
+        ModelFile.Save(classifier, lenet);
+        var wrong = NablaCli.Run("predict", "--image", dir.File("segment-scene.png"), "--model", classifier, "--out", mask);
+        Assert.Equal(ExitCodes.Usage, wrong.Code);
+        Assert.Contains("not one", wrong.Err);
+
         var noOut = NablaCli.Run("predict", "--image", dir.File("segment-scene.png"), "--model", model);
         Assert.Equal(ExitCodes.Usage, noOut.Code);
         Assert.Contains("--out", noOut.Err);
