@@ -84,6 +84,7 @@ public static partial class OnnxExporter
         RegisterRecurrent();
         RegisterModels();
         RegisterDetection();
+        RegisterSegmentation();
     }
 
     static partial void RegisterBasic();
@@ -91,6 +92,7 @@ public static partial class OnnxExporter
     static partial void RegisterRecurrent();
     static partial void RegisterModels();
     static partial void RegisterDetection();
+    static partial void RegisterSegmentation();
 
     /// <summary>
     /// Registers (or replaces) the export function of layer type <paramref name="typeName"/> — the

@@ -33,7 +33,7 @@ public static class PredictCommand
         command.SetAction(p => Common.Guard(io, () =>
             p.GetValue(image) is string path
                 ? DetectPredict.IsDetectionModel(p.GetValue(model)!) ? DetectPredict.Run(io, p.GetValue(model)!, path, p.GetValue(outPng))
-                : RunImage(io, p.GetValue(model)!, path, p.GetValue(fit), p.GetValue(arch))
+                : SegmentPredict.TryRun(io, p.GetValue(model)!, path, p.GetValue(outPng)) ?? RunImage(io, p.GetValue(model)!, path, p.GetValue(fit), p.GetValue(arch))
                 : RunIndex(io, p.GetValue(model)!, p.GetValue(index)!.Value, p.GetValue(data), p.GetValue(arch))));
         return command;
     }

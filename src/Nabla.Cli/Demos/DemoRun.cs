@@ -128,6 +128,8 @@ public static class DemoCatalog
             "Note 004 §2.7-2.9: vanilla RNN, GRU and LSTM", "Backpropagation through time sends δh back through every step; GRU and LSTM gates decide what the state keeps and what it takes from the input.", FullInAll: true),
         new("detect", "Digit scenes: a single-shot detector (default boxes, multibox loss, non-maximum suppression): mAP@0.5 and boxes drawn", r => DetectDemo.Run(r),
             "Note 004 §4.3: object detection", "A single-shot detector predicts class scores and box offsets for default boxes of several scales on a feature map; matching, hard-negative mining and non-maximum suppression turn them into detections."),
+        new("segment", "Digit scenes labelled per pixel: a U-Net (encoder-decoder, skip connections) against a sliding-window CNN: mean IoU and time", r => SegmentDemo.Run(r),
+            "Note 004 §4.2: segmentation", "A fully convolutional encoder-decoder labels every pixel at once; the sliding window classifies the patch around each pixel, one pixel at a time."),
     ];
 
     /// <summary>The demo called <paramref name="name"/> (case-insensitive), or null.</summary>

@@ -119,7 +119,7 @@ public sealed class CrossEntropyLoss(Reduction reduction = Reduction.Mean) : Los
     public override string Name => "cross-entropy";
     /// <inheritdoc/>
     public override Tensor Forward(Tensor output, Tensor target) =>
-        target.Rank == 1 && output.Rank == 2 && target.Length == output.Shape[0]
+        (target.Rank == 1 && output.Rank == 2 && target.Length == output.Shape[0]) || (output.Rank > 2 && target.Rank == output.Rank - 1)
             ? Ops.CrossEntropy(output, LabelsOf(target), reduction)
             : Ops.CrossEntropy(output, target, reduction);
     /// <inheritdoc/>

@@ -122,9 +122,12 @@ public static partial class Ops
     /// <summary>
     /// Softmax cross-entropy on logits [N, C] against class indices, fused and stable (log-sum-exp
     /// with the maximum subtracted; fine for logits of ±1e4). Gradient: (softmax(z) − onehot(t)) / N.
+    /// Logits [N, C, d1, …] take one class per position (<see cref="SpatialCrossEntropy"/>).
     /// </summary>
     public static Tensor CrossEntropy(Tensor logits, int[] targets, Reduction reduction = Reduction.Mean)
     {
+        // [N, C, d1, …] with one class per position: per-pixel cross-entropy, as PyTorch's.
+        if (logits.Rank > 2) return SpatialCrossEntropy(logits, targets, reduction);
         var (n, c) = CheckClassTargets("CrossEntropy", logits, targets);
         if (reduction == Reduction.None) return Neg(PickPerRow(LogSoftmax(logits, -1), targets));
         var probs = TensorArena.Allocate(n * c, clear: false);
