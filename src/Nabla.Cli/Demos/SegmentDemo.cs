@@ -89,7 +89,10 @@ public static class SegmentDemo
     {
         // Base 8 and depth 4 (bottleneck 4×4, 128 channels): most of the capacity where the digit is
         // recognised, little at full resolution where a third of the cost of base 16, depth 3 went.
-        int width = 8, depth = run.Fast ? 3 : 4, batch = 16, steps = run.Fast ? 12 : 900;
+        // Batch 4 for 3600 steps: about the CPU of 900 steps of 16, but more updates get the U-Net off
+        // the plateau where it knows ink from background but not which digit (mean IoU 0.21 vs 0.18 for
+        // 1800 × 8; see docs/BENCHMARKS.md).
+        int width = 8, depth = run.Fast ? 3 : 4, batch = 4, steps = run.Fast ? 12 : 3600;
         float lr = 3e-3f;
         var rng = new Random(run.Seed);
         var model = new UNet(1, Classes, width, depth, UNetDecoder.Transpose, rng);
