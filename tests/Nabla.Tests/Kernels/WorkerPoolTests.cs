@@ -159,9 +159,10 @@ public class WorkerPoolSettingsTests
         var body = new CountBody(hits);
         for (int i = 0; i < 10; i++) WorkerPool.ParallelFor(hits.Length, body, Environment.ProcessorCount);
         using var holder = poolHeld ? new PoolHolder() : null;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) WorkerPool.ParallelFor(hits.Length, body, Environment.ProcessorCount);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.OnThisThread(() =>
+        {
+            for (int i = 0; i < 100; i++) WorkerPool.ParallelFor(hits.Length, body, Environment.ProcessorCount);
+        }));
         Assert.All(hits, h => Assert.Equal(110, h));
     }
 
@@ -259,10 +260,8 @@ public class GemmAllocationTests
         long Call(int round)
         {
             using var holder = Held(round) ? new PoolHolder() : null; // allocates: outside the count
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Gemm.SgemmCore(GemmPath.Auto, Threads(round), GemmAlgorithm.Auto,
-                transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, exactThreads: true);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            return Allocations.OnThisThread(() => Gemm.SgemmCore(GemmPath.Auto, Threads(round), GemmAlgorithm.Auto,
+                transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n, exactThreads: true));
         }
 
         // First run the measured situation once on another thread: code the process has never run
@@ -291,8 +290,9 @@ public class GemmAllocationTests
         var c = new float[200 * 150];
         for (int i = 0; i < 3; i++) Gemm.Sgemm(false, false, 200, 150, 300, 1f, a, 300, b, 150, 0f, c, 150);
         using var holder = new PoolHolder();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) Gemm.Sgemm(false, false, 200, 150, 300, 1f, a, 300, b, 150, 0f, c, 150);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.OnThisThread(() =>
+        {
+            for (int i = 0; i < 5; i++) Gemm.Sgemm(false, false, 200, 150, 300, 1f, a, 300, b, 150, 0f, c, 150);
+        }));
     }
 }
