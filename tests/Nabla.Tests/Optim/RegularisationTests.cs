@@ -255,9 +255,12 @@ public class RegularisationTests
         var aug = Everything(28, 28);
         var rng = new Random(1);
         aug.Apply(x, rng);                        // warm up (JIT, array pool)
+        // Averaged over 16 applications: a collection that another test triggers meanwhile can move this
+        // thread's count by up to one ~8 KB allocation quantum though nothing was allocated (issue 16).
+        const int rounds = 16;
         long before = GC.GetAllocatedBytesForCurrentThread();
-        aug.Apply(x, rng);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        for (int i = 0; i < rounds; i++) aug.Apply(x, rng);
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / rounds;
         Assert.True(allocated < 4096, $"{allocated} bytes for 64 images of 784 pixels");
     }
 
