@@ -109,10 +109,10 @@ public static class GemmQuick
             var ops = new GemmOperands(shape);
             foreach (int t in threads)
             {
-                // Warm up: tier-up plus at least 0.2 s, and size a batch to ~20 ms.
+                // Warm up: tier-up (300 calls, or 2 s for the big shapes) plus at least 0.2 s; size a batch to ~20 ms.
                 var sw = Stopwatch.StartNew();
                 int calls = 0;
-                while (calls < 300 || sw.Elapsed.TotalSeconds < 0.2) { ops.Run(path, t, algo); calls++; }
+                while ((calls < 300 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2) { ops.Run(path, t, algo); calls++; }
                 int batch = Math.Max(1, (int)(calls * 0.02 / sw.Elapsed.TotalSeconds));
                 var samples = new double[repeats];
                 for (int r = 0; r < repeats; r++)

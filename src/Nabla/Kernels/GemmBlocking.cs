@@ -127,15 +127,20 @@ internal readonly record struct GemmBlocks(int MC, int KC, int NC)
 {
     /// <summary>
     /// Blocking for an MR×NR register tile on a CPU with the given caches (the BLIS analytical
-    /// model, simplified): a B micro-panel (KC×NR floats) takes about half of L1d so that it stays
-    /// there while A micro-panels stream past it; the packed A block (MC×KC) about half of L2; the
-    /// packed B block (KC×NC) about half of this core's share of L3. KC is a multiple of 16 in
-    /// [64, 512], MC a multiple of MR in [4·MR, 960], NC a multiple of NR in [16·NR, 4096].
+    /// model, adjusted by measurement): a B micro-panel (KC×NR floats) of about 1.5× L1d — the
+    /// micro-kernel reads it sequentially and the prefetcher streams it from L2 faster than the FMAs
+    /// consume it (16 FMAs per 128 bytes), so it need not fit L1; what a larger KC buys is fewer
+    /// loads and stores of the C tile per FMA. The packed A block (MC×KC) takes about half of L2,
+    /// the packed B block (KC×NC) about half of this core's share of L3. KC is a multiple of 16 in
+    /// [64, 384], MC a multiple of MR in [4·MR, 960], NC a multiple of NR in [16·NR, 4096].
+    /// Measured on Zen 4 (32 KiB L1d, 1 MiB L2; docs/BENCHMARKS.md): the "half of L1d" rule's KC 128
+    /// gave 86 GFLOP/s at 2048² on 1 thread, KC 384 gives 100–104 (OpenBLAS 104); KC 512 was no
+    /// faster on 1 thread and slower at some 2-thread MLP shapes.
     /// </summary>
-    /// <example>32 KiB L1d, 1 MiB L2 (Cascade Lake, Zen 4), 8×32 tile: KC 128, MC 960; 48 KiB L1d (Zen 5): KC 192.</example>
+    /// <example>32 KiB L1d, 1 MiB L2 (Cascade Lake, Zen 4), 8×32 tile: KC 384, MC 336.</example>
     public static GemmBlocks For(int mr, int nr, CpuCaches caches)
     {
-        int kc = Math.Clamp(caches.L1DataBytes / 2 / (nr * sizeof(float)) / 16 * 16, 64, 512);
+        int kc = Math.Clamp(caches.L1DataBytes * 3 / 2 / (nr * sizeof(float)) / 16 * 16, 64, 384);
         int mc = Math.Clamp(caches.L2Bytes / 2 / (kc * sizeof(float)) / mr * mr, 4 * mr, 960 / mr * mr);
         long l3 = Math.Max(caches.L3PerCoreBytes, caches.L2Bytes);
         int nc = (int)Math.Clamp(l3 / 2 / (kc * sizeof(float)) / nr * nr, 16 * nr, 4096 / nr * nr);

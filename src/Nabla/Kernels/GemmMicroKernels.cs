@@ -54,7 +54,7 @@ internal readonly unsafe struct Avx512Kernel : IMicroKernel
 {
     public static int MR => 8;
     public static int NR => 32;
-    // From the caches (GemmBlocks.For): on a 32 KiB L1d KC = 128 (B micro-panel 16 KiB), on Zen 5's 48 KiB 192.
+    // From the caches (GemmBlocks.For): on a 32 KiB or larger L1d KC = 384, MC = 336 with a 1 MiB L2.
     // Static readonly ints: tier-1 code sees them as constants, as it did the literals before.
     private static readonly int Mc = GemmBlocks.Current(8, 32).MC, Kc = GemmBlocks.Current(8, 32).KC, Nc = GemmBlocks.Current(8, 32).NC;
     public static int MC => Mc;
@@ -140,7 +140,7 @@ internal readonly unsafe struct Avx2Kernel : IMicroKernel
 {
     public static int MR => 6;
     public static int NR => 16;
-    // From the caches (GemmBlocks.For): on a 32 KiB L1d KC = 256 (B micro-panel 16 KiB).
+    // From the caches (GemmBlocks.For): on a 32 KiB L1d KC = 384.
     // Static readonly ints: tier-1 code sees them as constants, as it did the literals before.
     private static readonly int Mc = GemmBlocks.Current(6, 16).MC, Kc = GemmBlocks.Current(6, 16).KC, Nc = GemmBlocks.Current(6, 16).NC;
     public static int MC => Mc;

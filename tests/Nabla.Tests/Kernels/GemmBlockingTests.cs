@@ -50,17 +50,17 @@ public class GemmBlockingTests
     [Fact]
     public void BlockingFollowsTheCaches()
     {
-        // 32 KiB L1d (Cascade Lake, Zen 4): a 128-deep 8×32 B micro-panel is 16 KiB, half of L1.
+        // 32 KiB L1d (Cascade Lake, Zen 4): a 384-deep 8×32 B micro-panel (48 KiB, 1.5× L1d); A block half of L2.
         var small = GemmBlocks.For(8, 32, new CpuCaches(32 * 1024, 1024 * 1024, 32L << 20, 2, "test"));
-        Assert.Equal(128, small.KC);
-        Assert.Equal(960, small.MC);
+        Assert.Equal(384, small.KC);
+        Assert.Equal(336, small.MC);
         Assert.Equal(4096, small.NC);
-        // 48 KiB L1d (Zen 5): 192.
-        Assert.Equal(192, GemmBlocks.For(8, 32, new CpuCaches(48 * 1024, 1024 * 1024, 32L << 20, 2, "test")).KC);
+        // 48 KiB L1d (Zen 5): the cap, 384.
+        Assert.Equal(384, GemmBlocks.For(8, 32, new CpuCaches(48 * 1024, 1024 * 1024, 32L << 20, 2, "test")).KC);
         // A 256 KiB L2 (Skylake client): a smaller A block, still a multiple of MR.
         var client = GemmBlocks.For(6, 16, new CpuCaches(32 * 1024, 256 * 1024, 8L << 20, 4, "test"));
-        Assert.Equal(256, client.KC);
-        Assert.Equal(126, client.MC);
+        Assert.Equal(384, client.KC);
+        Assert.Equal(84, client.MC);
         Assert.Equal(0, client.MC % 6);
         // Absurd reports stay within the clamps.
         var tiny = GemmBlocks.For(8, 32, new CpuCaches(1024, 2048, 0, 1, "test"));
