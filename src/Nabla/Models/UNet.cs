@@ -74,13 +74,15 @@ public sealed class UNet : Module, IConfigurable
     }
 
     // conv 3×3 → BN → ReLU, twice; the convolutions have no bias (batch norm's β replaces it) and
-    // He initialisation, as for ResNet.
+    // Conv2d's own initialisation, PyTorch's U(±1/√fan_in). Not He's fan-out normal: before batch
+    // norm a weight's scale changes nothing but how far Adam's steps (about lr each) move it relative
+    // to its size, and He's weights are up to 3.5× larger here (a decoder conv halves the channels),
+    // so the U-Net learnt that much slower — mean IoU 0.21 against 0.42 after the same 3600 steps
+    // of the segment demo (docs/BENCHMARKS.md).
     private static Sequential Block(int inC, int outC, Random r)
     {
         var c1 = new Conv2d(inC, outC, 3, 1, 1, bias: false, rng: r);
         var c2 = new Conv2d(outC, outC, 3, 1, 1, bias: false, rng: r);
-        ResNet.HeInit(c1, r);
-        ResNet.HeInit(c2, r);
         return new Sequential(c1, new BatchNorm2d(outC), new ReLU(), c2, new BatchNorm2d(outC), new ReLU());
     }
 
