@@ -36,8 +36,14 @@ internal static class PoolKernels
     /// y = the maximum of each window (padding never wins); indices = the flat position ih·W + iw of
     /// that maximum within its plane (PyTorch's convention; the first one on ties).
     /// </summary>
-    public static void MaxForward(PoolGeometry g, float[] x, float[] y, int[] indices)
+    public static void MaxForward(PoolGeometry g, float[] x, float[] y, int[]? indices)
     {
+        if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && 2 * g.OH <= g.H && 2 * g.OW <= g.W)
+        {
+            MaxForward2x2(g, x, y, indices);
+            return;
+        }
+        if (indices is null) indices = new int[y.Length];
         ForPlanes(g.Planes, (long)g.OH * g.OW * g.KH * g.KW, (p0, p1) =>
         {
             for (int p = p0; p < p1; p++)
@@ -63,6 +69,57 @@ internal static class PoolKernels
                         done:
                         y[ob + oh * g.OW + ow] = best;
                         indices[ob + oh * g.OW + ow] = arg;
+                    }
+                }
+            }
+        });
+    }
+
+    // The common 2×2, stride-2 pool (LeNet, U-Net, VGG): four loads per output and no window loops;
+    // without indices (inference) just three MathF.Max, which propagate NaN as the general loop does.
+    // With indices: the first maximum in row-major order, a NaN winning at once, as in the general loop.
+    private static void MaxForward2x2(PoolGeometry g, float[] x, float[] y, int[]? indices)
+    {
+        ForPlanes(g.Planes, (long)g.OH * g.OW * 4, (p0, p1) =>
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                var plane = x.AsSpan(p * g.H * g.W, g.H * g.W);
+                int ob = p * g.OH * g.OW;
+                for (int oh = 0; oh < g.OH; oh++)
+                {
+                    var r0 = plane.Slice(2 * oh * g.W, 2 * g.OW);
+                    var r1 = plane.Slice((2 * oh + 1) * g.W, 2 * g.OW);
+                    var yo = y.AsSpan(ob + oh * g.OW, g.OW);
+                    if (indices is null)
+                    {
+                        for (int ow = 0; ow < yo.Length; ow++)
+                            yo[ow] = MathF.Max(MathF.Max(r0[2 * ow], r0[2 * ow + 1]), MathF.Max(r1[2 * ow], r1[2 * ow + 1]));
+                        continue;
+                    }
+                    var io = indices.AsSpan(ob + oh * g.OW, g.OW);
+                    int i0 = 2 * oh * g.W, i1 = i0 + g.W;
+                    for (int ow = 0; ow < yo.Length; ow++)
+                    {
+                        float best = r0[2 * ow];
+                        int arg = i0 + 2 * ow;
+                        if (!float.IsNaN(best))
+                        {
+                            float v = r0[2 * ow + 1];
+                            if (v > best || float.IsNaN(v)) { best = v; arg = i0 + 2 * ow + 1; }
+                            if (!float.IsNaN(best))
+                            {
+                                v = r1[2 * ow];
+                                if (v > best || float.IsNaN(v)) { best = v; arg = i1 + 2 * ow; }
+                                if (!float.IsNaN(best))
+                                {
+                                    v = r1[2 * ow + 1];
+                                    if (v > best || float.IsNaN(v)) { best = v; arg = i1 + 2 * ow + 1; }
+                                }
+                            }
+                        }
+                        yo[ow] = best;
+                        io[ow] = arg;
                     }
                 }
             }

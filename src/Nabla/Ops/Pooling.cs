@@ -49,9 +49,19 @@ public static partial class Ops
         return (y, indices);
     }
 
-    /// <summary>2-D max pooling (see <see cref="MaxPool2dWithIndices"/>).</summary>
+    /// <summary>2-D max pooling (see <see cref="MaxPool2dWithIndices"/>). Keeps the maxima's
+    /// positions only when a gradient needs them.</summary>
     public static Tensor MaxPool2d(Tensor x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W) padding = default, bool ceilMode = false)
-        => MaxPool2dWithIndices(x, kernel, stride, padding, ceilMode).Output;
+    {
+        var g = PoolGeometryOf("MaxPool2d", x, kernel, stride, padding, ceilMode);
+        var y = Tensor.Uninitialized(new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW));
+        bool grad = Graph.NeedsGrad(x);
+        var idx = grad ? new int[y.data.Length] : null;
+        PoolKernels.MaxForward(g, x.data, y.data, idx);
+        if (grad)
+            Graph.Record(y, "MaxPool2d", [x], gy => PoolKernels.MaxBackward(g, gy.Data, idx!, x.GradBuffer().Data));
+        return y;
+    }
 
     /// <summary>2-D max pooling with a square kernel (stride defaults to the kernel).</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0, bool ceilMode = false)

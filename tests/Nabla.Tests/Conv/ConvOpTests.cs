@@ -292,6 +292,48 @@ public class ConvOpTests
         for (int i = 0; i < 36; i++) Assert.Equal(expected[i] != 0 ? NotesPoolInput[i] : 0f, back[i]);
     }
 
+    [Theory]
+    [InlineData(6, 6, false)]
+    [InlineData(7, 9, false)]
+    [InlineData(7, 9, true)]
+    public void Two_by_two_max_pooling_matches_a_window_loop_with_ties_nans_and_infinities(int h, int w, bool grad)
+    {
+        // The 2×2 stride-2 pool has its own kernel; the reference is the definition: the first
+        // maximum of each window in row-major order, a NaN winning where there is one.
+        var rng = new Random(5);
+        var data = new float[2 * 3 * h * w];
+        for (int i = 0; i < data.Length; i++)
+            data[i] = rng.Next(12) switch { 0 => float.NaN, 1 => float.NegativeInfinity, 2 => float.PositiveInfinity, int k => k % 4 };
+        var x = Tensor.FromArray(data, 2, 3, h, w);
+        x.RequiresGrad = grad;
+        var y = Ops.MaxPool2d(x, 2);
+        var (y2, idx) = Ops.MaxPool2dWithIndices(x, (2, 2));
+        int oh = h / 2, ow = w / 2;
+        for (int p = 0; p < 6; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    float best = float.NegativeInfinity;
+                    int arg = 2 * i * w + 2 * j;
+                    foreach (var (di, dj) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                    {
+                        float v = data[p * h * w + (2 * i + di) * w + 2 * j + dj];
+                        if (float.IsNaN(best)) break;
+                        if (v > best || float.IsNaN(v)) { best = v; arg = (2 * i + di) * w + 2 * j + dj; }
+                    }
+                    int o = p * oh * ow + i * ow + j;
+                    Assert.Equal(best, y.Data[o]);
+                    Assert.Equal(best, y2.Data[o]);
+                    Assert.Equal(arg, (int)idx.Data[o]);
+                }
+        if (!grad) return;
+        y.Backward(Tensor.Ones(y.Shape.ToArray()));
+        var expected = new float[data.Length];
+        for (int p = 0; p < 6; p++)
+            for (int o = 0; o < oh * ow; o++) expected[p * h * w + (int)idx.Data[p * oh * ow + o]] += 1;
+        Assert.Equal(expected, x.Grad!.ToArray());
+    }
+
     [Fact]
     public void Pool_output_sizes_follow_PyTorch()
     {
