@@ -3,7 +3,7 @@
 # (torch_train.py: same model, optimiser, lr, batch, epochs, threads and data), each run under
 # /usr/bin/time for wall time and peak RSS. Usage:
 #   bench/compare/train_compare.sh [--runs N] [--data DIR] [--epochs 5] [--threads "1 2"] [--optimizers "sgd adam"]
-# Needs a built nabla (dotnet build -c Release) and python3 with torch (Debian: python3-torch).
+# Needs a built nabla (dotnet build -c Release) and Debian's /usr/bin/python3 with torch (python3-torch; a python3 earlier on PATH may lack it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=3; data=/usr/share/datasets/fashion-mnist; epochs=5; threads="1 2"; optimizers="sgd adam"
@@ -26,7 +26,7 @@ for opt in $optimizers; do
     for r in $(seq "$runs"); do
       /usr/bin/time -f "%e %M" -o "$out/n" $nabla train --data "$data" --layers 256,128 --epochs "$epochs" --batch 128 \
         --optimizer "$nopt" --lr $lr --threads "$t" --no-augment --seed $r > "$out/n.log" 2>&1
-      /usr/bin/time -f "%e %M" -o "$out/p" python3 bench/compare/torch_train.py --data "$data" --epochs "$epochs" --batch 128 \
+      /usr/bin/time -f "%e %M" -o "$out/p" /usr/bin/python3 bench/compare/torch_train.py --data "$data" --epochs "$epochs" --batch 128 \
         --optimizer "$opt" --lr $lr --momentum 0.9 --threads "$t" --seed $r > "$out/p.log" 2>&1
       read -r nw nk < "$out/n"; read -r pw pk < "$out/p"
       printf '%-6s %-4s %-7s %10s %10.0f\n' "$opt" "$t" nabla "$nw" "$(echo "$nk/1024" | bc -l)"

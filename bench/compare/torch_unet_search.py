@@ -1,0 +1,136 @@
+# Recipe search for the segmentation demo (issue #9), in PyTorch: which U-Net training recipe leaves
+# the "ink right, digit at chance" plateau soonest on scenes like Nabla's SceneGenerator makes.
+# Runs on a GPU if there is one (the search only; Nabla's demo runs the chosen recipe on the CPU).
+#   python3 bench/compare/torch_unet_search.py [recipe ...]
+import gzip, sys, time, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+
+dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+print('device', dev, torch.__version__, flush=True)
+torch.manual_seed(1); rng = np.random.default_rng(1)
+d = 'data/mnist10k'
+img = np.frombuffer(gzip.open(d + '/images.idx3-ubyte.gz').read()[16:], np.uint8).reshape(-1, 28, 28).astype(np.float32) / 255
+lab = np.frombuffer(gzip.open(d + '/labels.idx1-ubyte.gz').read()[8:], np.uint8).astype(np.int64)
+order = rng.permutation(len(lab)); test_pool, train_pool = order[:2000], order[2000:]
+N = 64
+
+def scenes(pool, count, seed, objects=(1, 5)):
+    """Scenes as SceneGenerator makes them: 1-5 digits at 0.3-0.55 of the canvas, a later digit's ink over an earlier one."""
+    r = np.random.default_rng(seed)
+    X = np.zeros((count, N, N), np.float32); M = np.zeros((count, N, N), np.int64)
+    for i in range(count):
+        f = r.random(2) * 0.5; ph = r.random() * 2 * np.pi; tex = r.random() * 0.15
+        yy, xx = np.mgrid[0:N, 0:N]
+        X[i] = np.minimum(tex * 0.5 * (1 + np.sin(f[0] * xx + f[1] * yy + ph)) + 0.075 * r.random((N, N)), 0.28)
+        for _ in range(r.integers(objects[0], objects[1] + 1)):
+            k = pool[r.integers(len(pool))]; s = int(round(N * r.uniform(0.3, 0.55)))
+            dig = F.interpolate(torch.from_numpy(img[k])[None, None], size=(s, s), mode='bilinear', align_corners=False)[0, 0].numpy()
+            y0, x0 = r.integers(0, N - s + 1), r.integers(0, N - s + 1)
+            X[i, y0:y0 + s, x0:x0 + s] = np.maximum(X[i, y0:y0 + s, x0:x0 + s], dig)
+            M[i, y0:y0 + s, x0:x0 + s][dig >= 0.35] = lab[k] + 1
+    return torch.from_numpy(X)[:, None].to(dev), torch.from_numpy(M).to(dev)
+
+t0 = time.time()
+import os
+SMOKE = os.environ.get('SMOKE')
+TRX, TRM = scenes(train_pool, 200 if SMOKE else 40000, 2)
+TEX, TEM = scenes(test_pool, 300, 3)
+print(f'scenes made in {time.time() - t0:.0f} s', flush=True)
+
+def block(i, o, bn=True):
+    layers = [nn.Conv2d(i, o, 3, padding=1, bias=not bn)] + ([nn.BatchNorm2d(o)] if bn else []) + [nn.ReLU()]
+    layers += [nn.Conv2d(o, o, 3, padding=1, bias=not bn)] + ([nn.BatchNorm2d(o)] if bn else []) + [nn.ReLU()]
+    return nn.Sequential(*layers)
+
+class UNet(nn.Module):
+    def __init__(s, b=8, depth=4, C=11, bn=True, aux=False):
+        super().__init__(); ch = [b * 2 ** i for i in range(depth)]
+        s.enc = nn.ModuleList([block(1 if i == 0 else ch[i - 1], ch[i], bn) for i in range(depth)])
+        s.bott = block(ch[-1], ch[-1] * 2, bn)
+        s.up = nn.ModuleList([nn.ConvTranspose2d(ch[i] * 2, ch[i], 2, 2) for i in range(depth)])
+        s.dec = nn.ModuleList([block(ch[i] * 2, ch[i], bn) for i in range(depth)])
+        s.head = nn.Conv2d(b, C, 1)
+        s.aux = nn.Conv2d(ch[-1] * 2, C, 1) if aux else None
+        s.cls = nn.Linear(ch[-1] * 2, 10)
+    def encode(s, x):
+        skips = []
+        for e in s.enc: x = e(x); skips.append(x); x = F.max_pool2d(x, 2)
+        return s.bott(x), skips
+    def forward(s, x):
+        x, skips = s.encode(x); deep = x
+        for i in reversed(range(len(s.enc))): x = s.dec[i](torch.cat([skips[i], s.up[i](x)], 1))
+        out = s.head(x)
+        if s.aux is not None and s.training: return out, s.aux(deep)
+        return out
+
+def dice(logits, m, C=11):
+    p = logits.softmax(1); t = F.one_hot(m, C).permute(0, 3, 1, 2).float()
+    inter = (p * t).sum((0, 2, 3)); return 1 - ((2 * inter + 1) / (p.sum((0, 2, 3)) + t.sum((0, 2, 3)) + 1)).mean()
+
+def miou(net):
+    net.eval(); conf = torch.zeros(11, 11, dtype=torch.long, device=dev)
+    with torch.no_grad():
+        for i in range(0, len(TEX), 50):
+            p = net(TEX[i:i + 50]).argmax(1); t = TEM[i:i + 50]
+            conf += torch.bincount((t * 11 + p).flatten(), minlength=121).view(11, 11)
+    net.train(); conf = conf.cpu().numpy()
+    iou = [conf[c, c] / (conf[c].sum() + conf[:, c].sum() - conf[c, c]) for c in range(11)]
+    return float(np.mean(iou)), float(np.trace(conf) / conf.sum())
+
+def pretrain(net, steps, batch=32, lr=3e-3):
+    """The encoder as a digit classifier: one digit per scene, global average pooling, linear."""
+    X, M = scenes(train_pool, steps * batch // 4, 7, objects=(1, 1))
+    Y = (M.flatten(1).max(1).values - 1).clamp(min=0)
+    opt = torch.optim.Adam(list(net.enc.parameters()) + list(net.bott.parameters()) + list(net.cls.parameters()), lr)
+    for step in range(steps):
+        idx = torch.randint(0, len(X), (batch,), device=dev)
+        h, _ = net.encode(X[idx]); loss = F.cross_entropy(net.cls(h.mean((2, 3))), Y[idx])
+        opt.zero_grad(); loss.backward(); opt.step()
+    return loss.item()
+
+def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0):
+    torch.manual_seed(1); net = UNet(b, bn=bn, aux=aux > 0).to(dev)
+    t0 = time.time(); pl = pretrain(net, pre) if pre else None
+    o = torch.optim.Adam(net.parameters(), lr, weight_decay=wd) if opt == 'adam' else torch.optim.SGD(net.parameters(), lr, momentum=0.9, weight_decay=wd)
+    sc = torch.optim.lr_scheduler.CosineAnnealingLR(o, steps) if sched == 'cos' else None
+    g = torch.Generator(device=dev); g.manual_seed(5); curve = []
+    for step in range(steps):
+        idx = torch.randint(0, len(TRX), (batch,), device=dev, generator=g)
+        x, m = TRX[idx], TRM[idx]
+        out = net(x)
+        if isinstance(out, tuple):
+            out, deep = out
+            small = F.interpolate(m[:, None].float(), size=deep.shape[2:], mode='nearest')[:, 0].long()
+            loss = F.cross_entropy(out, m) + aux * F.cross_entropy(deep, small)
+        else:
+            loss = F.cross_entropy(out, m)
+        if use_dice: loss = loss + dice(out, m)
+        o.zero_grad(); loss.backward(); o.step()
+        if sc: sc.step()
+        if (step + 1) % (steps // 4) == 0: curve.append(f'{loss.item():.2f}@{step + 1}:{miou(net)[0]:.2f}')
+    mi, acc = miou(net)
+    params = sum(p.numel() for p in net.parameters())
+    print(f'{name:28s} mIoU {mi:.3f} acc {acc:.3f} params {params} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
+
+R = {
+    'base': dict(),
+    'base_x3': dict(steps=10800),
+    'b16': dict(b=16),
+    'noDice': dict(use_dice=False),
+    'pre1000': dict(pre=1000),
+    'pre1000_b16': dict(pre=1000, b=16),
+    'aux0.5': dict(aux=0.5),
+    'bs16_lr1e-2': dict(batch=16, lr=1e-2, steps=900),
+    'bs16_lr3e-3': dict(batch=16, steps=900),
+    'sgd0.05': dict(opt='sgd', lr=0.05),
+    'lr1e-3': dict(lr=1e-3),
+    'noBN_lr1e-3': dict(bn=False, lr=1e-3),
+    'b16_bs8_1800': dict(b=16, batch=8, steps=1800),
+    'pre500_1800': dict(pre=500, steps=1800),
+    'sgd_x3': dict(opt='sgd', lr=0.05, steps=10800),
+    'b16_sgd': dict(b=16, opt='sgd', lr=0.05),
+    'sgd0.1': dict(opt='sgd', lr=0.1),
+}
+for n in (sys.argv[1:] or R.keys()):
+    kw = dict(R[n])
+    if SMOKE: kw.update(steps=8, pre=4 if kw.get('pre') else 0)
+    run(n, **kw)
