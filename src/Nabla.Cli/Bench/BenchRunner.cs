@@ -238,6 +238,10 @@ public static class BenchRunner
                 "mlp_infer" when (int?)r["batch"] == 1 => ("batch 1", Fmt(r["latency_us"], "F1"), "µs", $"{Fmt(r["samples_per_s"], "N0")} samples/s"),
                 "mlp_infer" => ($"batch {r["batch"]}", Fmt(r["samples_per_s"], "N0"), "samples/s", $"{Fmt(r["latency_us"], "F1")} µs/batch"),
                 "ctc" => ($"{r["batch"]}×{r["steps"]} steps, {r["classes"]} classes", Fmt(r["latency_us"], "F1"), "µs", "loss + gradient"),
+                "cnn_infer" => ((string?)r["model"] ?? "", Fmt(r["latency_us_batch1"], "F1"), "µs", $"batch 1; {Fmt(r["samples_per_s_batch256"], "N0")} samples/s at batch 256"),
+                "lenet_train" or "resnet_train" => ($"batch {r["batch"]}", Fmt(r["samples_per_s"], "N0"), "samples/s", ""),
+                "conv" => ($"{r["layer"]}, batch {r["batch"]}", Fmt(r["forward_gflops"], "F1"), "GFLOP/s",
+                    $"forward; input gradient {Fmt(r["backward_data_gflops"], "F1")}, weight gradient {Fmt(r["backward_weight_gflops"], "F1")}, GEMM of the same size {Fmt(r["gemm_same_size_gflops"], "F1")}"),
                 "peak_rss" => ((string?)r["mode"] ?? "", Fmt(r["mib"], "F1"), "MiB", $"peak working set ({Fmt(r["after_load_mib"], "F0")} MiB after loading the data)"),
                 _ => ("", "", "", ""),
             };
