@@ -56,11 +56,11 @@ public sealed class GemmOperands
         for (int i = 0; i < B.Length; i++) B[i] = (float)(rng.NextDouble() - 0.5);
     }
 
-    internal void Run(GemmPath path, int threads, GemmAlgorithm algorithm = GemmAlgorithm.Auto)
+    internal void Run(GemmPath path, int threads, GemmAlgorithm algorithm = GemmAlgorithm.Auto, bool exactThreads = false)
     {
         var s = Shape;
         Gemm.SgemmCore(path, threads, algorithm, s.TransA, s.TransB, s.M, s.N, s.K,
-            1f, A, Lda, B, Ldb, 0f, C, Ldc);
+            1f, A, Lda, B, Ldb, 0f, C, Ldc, exactThreads);
     }
 }
 
@@ -87,7 +87,8 @@ public class GemmBench
 /// <summary>
 /// Hand-run measurement: GFLOP/s per shape and thread count, median of several timed batches after
 /// a warm-up (tier-up takes ~200 calls). Options: --shape NAME (substring), --threads 1,2,
-/// --path Avx512|Avx2|Vector|Scalar, --algo Packed|Unpacked|Gemv|NarrowN, --repeats N.
+/// --path Avx512|Avx2|Vector|Scalar, --algo Packed|Unpacked|Gemv|NarrowN, --repeats N,
+/// --exact-threads (use the thread count given even below the sizes at which a call stays on one thread).
 /// </summary>
 public static class GemmQuick
 {
@@ -98,6 +99,7 @@ public static class GemmQuick
         var path = Enum.Parse<GemmPath>(Option(args, "--path") ?? "Auto", ignoreCase: true);
         var algo = Enum.Parse<GemmAlgorithm>(Option(args, "--algo") ?? "Auto", ignoreCase: true);
         int repeats = int.Parse(Option(args, "--repeats") ?? "15");
+        bool exact = args.Contains("--exact-threads");
 
         Console.WriteLine($"path {Gemm.Resolve(path)}, algorithm {algo}, {Environment.ProcessorCount} cores");
         // Median and best of the timed batches: on a shared machine the best batch is the closer
@@ -112,13 +114,13 @@ public static class GemmQuick
                 // Warm up: tier-up (300 calls, or 2 s for the big shapes) plus at least 0.2 s; size a batch to ~20 ms.
                 var sw = Stopwatch.StartNew();
                 int calls = 0;
-                while ((calls < 300 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2) { ops.Run(path, t, algo); calls++; }
+                while ((calls < 300 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2) { ops.Run(path, t, algo, exact); calls++; }
                 int batch = Math.Max(1, (int)(calls * 0.02 / sw.Elapsed.TotalSeconds));
                 var samples = new double[repeats];
                 for (int r = 0; r < repeats; r++)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    for (int i = 0; i < batch; i++) ops.Run(path, t, algo);
+                    for (int i = 0; i < batch; i++) ops.Run(path, t, algo, exact);
                     samples[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds / batch;
                 }
                 Array.Sort(samples);
