@@ -111,6 +111,10 @@ public static class BenchCommand
             io.Line($"{f.Path,-7} {f.GeoMeanGflops,7:F1} GFLOP/s (geometric mean, 1 thread): "
                 + string.Join(", ", f.Shapes.Select(x => $"{x.Shape} {x.Gflops:F1}")));
         io.Line($"fastest: {result.Best}; recorded in {result.File} (used by processes started from now on)");
+        foreach (var f in result.ThreadLadder)
+            io.Line($"  {f.M}x{f.K}x{f.N,-4} {f.Macs / 1e6,6:F1} M multiply-adds: {f.OneThreadMicros,8:F1} µs on 1 thread, {f.AllThreadsMicros,8:F1} µs on {f.Threads} ({f.Speedup:F2}×)");
+        if (result.ThreadLadder.Count > 0)
+            io.Line($"products of at least {result.ParallelMacs / 1e6:F1} M multiply-adds run on all threads (each larger ladder size gained ≥ {Nabla.Kernels.GemmTuning.ParallelGain:F1}×); recorded too");
         return ExitCodes.Ok;
     }
 

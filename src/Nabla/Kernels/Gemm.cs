@@ -73,12 +73,20 @@ public static unsafe partial class Gemm
     /// </summary>
     public static GemmPath ForcedPath { get; set; }
 
-    // Below these sizes (multiply-adds) a call stays on one thread. Measured on the 2-core Zen 5
-    // machines (1 vs 2 threads, idle machine): packed 128×256×128 and 160³ (4 M) ran 5-15 % slower
-    // on two threads (two dispatches, the packed B moving between the cores' caches and the end
-    // of each dispatch cost more than half of a ~45 µs call), 256³ (17 M) 1.34× faster,
-    // 1024³ 1.9× faster.
-    internal const long ParallelMacs = 8L << 20;
+    /// <summary>
+    /// The smallest packed product (multiply-adds) that runs on more than one thread; smaller ones
+    /// stay on the calling thread, where two dispatches and the packed B moving between the cores'
+    /// caches would cost more than the second core gains. NABLA_GEMM_PARALLEL_MACS if set, else the
+    /// threshold <c>nabla bench --tune</c> measured on this CPU model (cached, see
+    /// <see cref="GemmTuning"/>), else <see cref="DefaultParallelMacs"/>. The split is over rows and
+    /// column panels only (never over k), so it changes the speed of a product, not its result.
+    /// </summary>
+    public static readonly long ParallelMacs = DetectParallelMacs();
+
+    // Without a measurement: the 2-core Zen 5 machines (1 vs 2 threads, idle) ran packed 128×256×128
+    // and 160³ (4 M) 5-15 % slower on two threads and 256³ (17 M) 1.34× faster; the 2-core Zen 4
+    // ran 128×256×128 1.6-1.8× faster on two. The CPUs disagree, hence the measurement.
+    internal const long DefaultParallelMacs = 8L << 20;
 
     // The narrow-N path reads A once and is bound by memory: 18432×25×6 (2.8 M) ran slower on two
     // threads, so it needs a much larger product before a second thread helps.
@@ -121,6 +129,13 @@ public static unsafe partial class Gemm
             return forced;
         if (GemmTuning.CachedPath() is GemmPath tuned && IsSupported(tuned)) return tuned;
         return Capable();
+    }
+
+    private static long DetectParallelMacs()
+    {
+        if (long.TryParse(Environment.GetEnvironmentVariable("NABLA_GEMM_PARALLEL_MACS"), out long forced) && forced >= 0)
+            return forced;
+        return GemmTuning.CachedParallelMacs() ?? DefaultParallelMacs;
     }
 
     /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>

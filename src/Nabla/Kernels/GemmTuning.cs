@@ -13,7 +13,8 @@ namespace Nabla.Kernels;
 /// that is not the fastest (e.g. a CPU whose 512-bit units run at a lower clock), <c>nabla bench
 /// --tune</c> times each supported vector path on a few shapes for a few milliseconds and records
 /// the winner in the user's cache folder (<see cref="CacheFile"/>), keyed by <see cref="CpuKey"/>;
-/// <see cref="Gemm.BestPath"/> reads it in later processes.
+/// <see cref="Gemm.BestPath"/> reads it in later processes. The same run measures, per CPU model,
+/// from which size a packed product gains from running on all threads (<see cref="Gemm.ParallelMacs"/>).
 /// </summary>
 public static class GemmTuning
 {
@@ -112,19 +113,116 @@ public static class GemmTuning
         }
     }
 
+    /// <summary>The thread threshold recorded for this CPU in the cache, if any (errors reading it are ignored).</summary>
+    public static long? CachedParallelMacs() => CachedParallelMacs(CacheFile, CpuKey);
+
+    internal static long? CachedParallelMacs(string file, string key)
+    {
+        try
+        {
+            if (!File.Exists(file)) return null;
+            var root = JsonNode.Parse(File.ReadAllText(file)) as JsonObject;
+            return root?[key]?["parallel_macs"] is JsonValue v && v.TryGetValue(out long macs) && macs >= 0 ? macs : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>GFLOP/s of one path in a tuning run.</summary>
     public sealed record PathFigure(GemmPath Path, double GeoMeanGflops, IReadOnlyList<(string Shape, double Gflops)> Shapes);
 
-    /// <summary>The outcome of <see cref="Tune"/>: the figures of every path tried and the winner.</summary>
-    public sealed record Result(GemmPath Best, IReadOnlyList<PathFigure> Paths, string CpuKey, string File);
+    /// <summary>One product of the thread-threshold ladder: best time per call on one thread and on all.</summary>
+    public sealed record ThreadFigure(int M, int K, int N, int Threads, double OneThreadMicros, double AllThreadsMicros)
+    {
+        /// <summary>Multiply-adds of the product.</summary>
+        public long Macs => (long)M * N * K;
+
+        /// <summary>How many times faster the product ran on all threads.</summary>
+        public double Speedup => OneThreadMicros / AllThreadsMicros;
+    }
+
+    /// <summary>
+    /// The outcome of <see cref="Tune"/>: the figures of every path tried, the winner, and the thread
+    /// threshold with the ladder it came from (empty on a one-core machine, where nothing is measured).
+    /// </summary>
+    public sealed record Result(GemmPath Best, IReadOnlyList<PathFigure> Paths, string CpuKey, string File,
+        long ParallelMacs, IReadOnlyList<ThreadFigure> ThreadLadder);
+
+    // The ladder: products from 0.13 M to 17 M multiply-adds (the MLP's 128×256×128 layers, the GRU's
+    // and LSTM's per-step 128×128×384/512 products, 256³), each timed on one thread and on all.
+    private static readonly (int M, int K, int N)[] Ladder =
+        [(32, 64, 64), (64, 64, 64), (64, 128, 64), (128, 128, 64), (128, 128, 128), (128, 256, 128), (128, 128, 384), (128, 128, 512), (256, 256, 256)];
+
+    /// <summary>A product runs on all threads from the first ladder size where it, and every larger one, is at least this much faster.</summary>
+    internal const double ParallelGain = 1.1;
+
+    /// <summary>
+    /// Times the packed products of the ladder on one thread and on <paramref name="threads"/>,
+    /// alternating the two so that a moment of noise hits both, and returns the smallest size from
+    /// which every product ran at least <see cref="ParallelGain"/> times faster on all threads
+    /// (twice the largest size when none did) with the figures.
+    /// </summary>
+    public static (long ParallelMacs, IReadOnlyList<ThreadFigure> Figures) MeasureParallelMacs(GemmPath path, int threads)
+    {
+        var figures = new List<ThreadFigure>();
+        if (threads < 2) return (Gemm.DefaultParallelMacs, figures);
+        foreach (var (m, k, n) in Ladder)
+        {
+            var ops = new Operands(m, n, k, false, false);
+            void Call(int t) => Gemm.SgemmCore(path, t, GemmAlgorithm.Packed, false, false, m, n, k,
+                1f, ops.A, k, ops.B, n, 0f, ops.C, n, exactThreads: true);
+            var sw = Stopwatch.StartNew();
+            int calls = 0;
+            while (calls < 30 || sw.Elapsed.TotalMilliseconds < 10) { Call(1); Call(threads); calls++; }
+            int batch = Math.Max(1, (int)(calls * 0.002 / sw.Elapsed.TotalSeconds));
+            double one = double.MaxValue, all = double.MaxValue;
+            for (int r = 0; r < 7; r++)
+            {
+                one = Math.Min(one, TimePerCall(() => Call(1), batch));
+                all = Math.Min(all, TimePerCall(() => Call(threads), batch));
+            }
+            figures.Add(new ThreadFigure(m, k, n, threads, one * 1e6, all * 1e6));
+        }
+        long threshold = 2 * figures[^1].Macs;
+        for (int i = figures.Count - 1; i >= 0 && figures[i].Speedup >= ParallelGain; i--) threshold = figures[i].Macs;
+        return (threshold, figures);
+    }
+
+    private static double TimePerCall(Action call, int batch)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < batch; i++) call();
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds / batch;
+    }
+
+    private sealed class Operands
+    {
+        public readonly float[] A, B, C;
+
+        public Operands(int m, int n, int k, bool transA, bool transB)
+        {
+            var rng = new Random(1);
+            A = new float[m * k];
+            B = new float[k * n];
+            C = new float[m * n];
+            for (int i = 0; i < A.Length; i++) A[i] = (float)rng.NextDouble() - 0.5f;
+            for (int i = 0; i < B.Length; i++) B[i] = (float)rng.NextDouble() - 0.5f;
+        }
+    }
 
     /// <summary>
     /// Times the supported vector paths (AVX-512, AVX2) on one thread on square 256/512 and the
     /// MLP's 128×784×256 forward and backward products (about 0.5 s in all), records the fastest for this
-    /// CPU in <paramref name="file"/> (default <see cref="CacheFile"/>) and returns the figures.
-    /// The choice applies to processes started afterwards (<see cref="Gemm.BestPath"/> is read once).
+    /// CPU in <paramref name="file"/> (default <see cref="CacheFile"/>), then measures on that path
+    /// from which size a product gains from all threads (<see cref="MeasureParallelMacs"/>, about
+    /// 0.3 s) and records that too. Returns the figures. The choices apply to processes started
+    /// afterwards (<see cref="Gemm.BestPath"/> and <see cref="Gemm.ParallelMacs"/> are read once).
     /// </summary>
-    public static Result Tune(string? file = null)
+    /// <param name="file">The cache file (default <see cref="CacheFile"/>).</param>
+    /// <param name="threads">Threads for the threshold (default <see cref="WorkerPool.Threads"/>).</param>
+    public static Result Tune(string? file = null, int? threads = null)
     {
         file ??= CacheFile;
         (int M, int N, int K, bool TA, bool TB)[] shapes =
@@ -152,11 +250,13 @@ public static class GemmTuning
             figures.Add(new PathFigure(path, Math.Exp(logSum / shapes.Length), per));
         }
         var best = figures.Count == 0 ? Gemm.Capable() : figures.MaxBy(f => f.GeoMeanGflops)!.Path;
-        Save(file, CpuKey, best, figures);
-        return new Result(best, figures, CpuKey, file);
+        int t = threads ?? WorkerPool.Threads;
+        var (parallelMacs, ladder) = MeasureParallelMacs(best, t);
+        Save(file, CpuKey, best, figures, t > 1 ? parallelMacs : null);
+        return new Result(best, figures, CpuKey, file, parallelMacs, ladder);
     }
 
-    private static void Save(string file, string key, GemmPath best, List<PathFigure> figures)
+    private static void Save(string file, string key, GemmPath best, List<PathFigure> figures, long? parallelMacs)
     {
         JsonObject root;
         try
@@ -173,6 +273,7 @@ public static class GemmTuning
         {
             ["path"] = best.ToString(),
             ["gflops_geomean"] = gflops,
+            ["parallel_macs"] = parallelMacs,
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);

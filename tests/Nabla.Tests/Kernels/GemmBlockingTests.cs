@@ -83,18 +83,37 @@ public class GemmBlockingTests
         string file = Path.Combine(t.Path, "sub", "gemm-tune.json");
         Assert.Null(GemmTuning.CachedPath(file, GemmTuning.CpuKey));
 
-        var result = GemmTuning.Tune(file);
+        var result = GemmTuning.Tune(file, threads: 2);
         Assert.True(Gemm.IsSupported(result.Best));
         Assert.NotEmpty(result.Paths);
         Assert.All(result.Paths, p => Assert.True(p.GeoMeanGflops > 0));
         Assert.Equal(result.Best, GemmTuning.CachedPath(file, GemmTuning.CpuKey));
         Assert.Null(GemmTuning.CachedPath(file, "some other CPU"));
 
+        // The thread threshold: measured on a ladder of sizes (1 thread against 2), recorded per CPU.
+        Assert.NotEmpty(result.ThreadLadder);
+        Assert.All(result.ThreadLadder, f => Assert.True(f.OneThreadMicros > 0 && f.AllThreadsMicros > 0 && f.Threads == 2));
+        Assert.Contains(result.ParallelMacs, result.ThreadLadder.Select(f => f.Macs).Append(2 * result.ThreadLadder[^1].Macs));
+        // Every ladder size from the threshold up gained; the one just below it did not.
+        Assert.All(result.ThreadLadder.Where(f => f.Macs >= result.ParallelMacs), f => Assert.True(f.Speedup >= GemmTuning.ParallelGain));
+        if (result.ThreadLadder.LastOrDefault(f => f.Macs < result.ParallelMacs) is { } below)
+            Assert.True(below.Speedup < GemmTuning.ParallelGain);
+        Assert.Equal(result.ParallelMacs, GemmTuning.CachedParallelMacs(file, GemmTuning.CpuKey));
+        Assert.Null(GemmTuning.CachedParallelMacs(file, "some other CPU"));
+        // On one thread there is nothing to decide: nothing is measured and no threshold recorded.
+        string single = Path.Combine(t.Path, "single.json");
+        var one = GemmTuning.Tune(single, threads: 1);
+        Assert.Empty(one.ThreadLadder);
+        Assert.Null(GemmTuning.CachedParallelMacs(single, GemmTuning.CpuKey));
+
         // A damaged cache is ignored, not an error.
         File.WriteAllText(file, "{ not json");
         Assert.Null(GemmTuning.CachedPath(file, GemmTuning.CpuKey));
-        File.WriteAllText(file, """{ "x": { "path": "NoSuchPath" } }""");
+        Assert.Null(GemmTuning.CachedParallelMacs(file, GemmTuning.CpuKey));
+        File.WriteAllText(file, """{ "x": { "path": "NoSuchPath", "parallel_macs": "many" }, "y": { "parallel_macs": -5 } }""");
         Assert.Null(GemmTuning.CachedPath(file, "x"));
+        Assert.Null(GemmTuning.CachedParallelMacs(file, "x"));
+        Assert.Null(GemmTuning.CachedParallelMacs(file, "y"));
     }
 
     [Fact]

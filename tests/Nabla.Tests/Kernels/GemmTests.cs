@@ -172,6 +172,34 @@ public class GemmTests
         Assert.True(Gemm.IsSupported(GemmPath.Scalar));
     }
 
+    [Theory]
+    [InlineData(128, 256, 128, false, false)]
+    [InlineData(256, 128, 128, true, false)]
+    [InlineData(128, 128, 256, false, true)]
+    [InlineData(128, 784, 256, false, false)] // whole packed B, each unit runs every k block
+    [InlineData(45, 1100, 300, false, false)]
+    [InlineData(20, 300, 1000, false, false)] // B read in place
+    public void ThreadCountNeverChangesAProduct(int m, int k, int n, bool transA, bool transB)
+    {
+        // The split is over rows and column panels, never over k, so the sums run in the same
+        // order on any thread count: which is what lets the thread threshold be tuned per CPU
+        // (Gemm.ParallelMacs) without changing any result.
+        var a = Random(m * k, 11);
+        var b = Random(k * n, 12);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        foreach (var path in SupportedPaths())
+        {
+            var one = new float[m * n];
+            Gemm.SgemmCore(path, 1, GemmAlgorithm.Auto, transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, one, n, exactThreads: true);
+            foreach (int threads in new[] { 2, 3 })
+            {
+                var many = new float[m * n];
+                Gemm.SgemmCore(path, threads, GemmAlgorithm.Auto, transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, many, n, exactThreads: true);
+                Assert.True(one.AsSpan().SequenceEqual(many), $"{path}, {threads} threads: {m}x{k}x{n} differs from 1 thread");
+            }
+        }
+    }
+
     [Fact]
     public void ConcurrentCallersGetCorrectResults()
     {
