@@ -42,11 +42,11 @@ def block(i, o, bn=True):
     return nn.Sequential(*layers)
 
 class UNet(nn.Module):
-    def __init__(s, b=8, depth=4, C=11, bn=True, aux=False):
-        super().__init__(); ch = [b * 2 ** i for i in range(depth)]
+    def __init__(s, b=8, depth=4, C=11, bn=True, aux=False, ch=None):
+        super().__init__(); ch = list(ch) if ch else [b * 2 ** i for i in range(depth)]; depth = len(ch); b = ch[0]
         s.enc = nn.ModuleList([block(1 if i == 0 else ch[i - 1], ch[i], bn) for i in range(depth)])
         s.bott = block(ch[-1], ch[-1] * 2, bn)
-        s.up = nn.ModuleList([nn.ConvTranspose2d(ch[i] * 2, ch[i], 2, 2) for i in range(depth)])
+        s.up = nn.ModuleList([nn.ConvTranspose2d(ch[i + 1] if i + 1 < depth else ch[-1] * 2, ch[i], 2, 2) for i in range(depth)])
         s.dec = nn.ModuleList([block(ch[i] * 2, ch[i], bn) for i in range(depth)])
         s.head = nn.Conv2d(b, C, 1)
         s.aux = nn.Conv2d(ch[-1] * 2, C, 1) if aux else None
@@ -87,8 +87,18 @@ def pretrain(net, steps, batch=32, lr=3e-3):
         opt.zero_grad(); loss.backward(); opt.step()
     return loss.item()
 
-def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0):
-    torch.manual_seed(1); net = UNet(b, bn=bn, aux=aux > 0).to(dev)
+def macs(net):
+    """Multiply-adds of one 64x64 forward pass, counted by hooks on the convolutions."""
+    total = [0]
+    def hook(m, i, o): total[0] += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1] // (1 if isinstance(m, nn.Conv2d) else (m.stride[0] * m.stride[1]))
+    hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    net.eval()
+    with torch.no_grad(): net(torch.zeros(1, 1, N, N, device=dev))
+    net.train(); [h.remove() for h in hs]; return total[0]
+
+def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0, ch=None, points=4):
+    torch.manual_seed(1); net = UNet(b, bn=bn, aux=aux > 0, ch=ch).to(dev)
+    mm = macs(net)
     t0 = time.time(); pl = pretrain(net, pre) if pre else None
     o = torch.optim.Adam(net.parameters(), lr, weight_decay=wd) if opt == 'adam' else torch.optim.SGD(net.parameters(), lr, momentum=0.9, weight_decay=wd)
     sc = torch.optim.lr_scheduler.CosineAnnealingLR(o, steps) if sched == 'cos' else None
@@ -106,10 +116,11 @@ def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='ad
         if use_dice: loss = loss + dice(out, m)
         o.zero_grad(); loss.backward(); o.step()
         if sc: sc.step()
-        if (step + 1) % (steps // 4) == 0: curve.append(f'{loss.item():.2f}@{step + 1}:{miou(net)[0]:.2f}')
+        if (step + 1) % (steps // points) == 0:
+            curve.append(f'{loss.item():.2f}@{step + 1}:{miou(net)[0]:.3f}'); print(f'  {name} {curve[-1]} {time.time() - t0:.0f}s', flush=True)
     mi, acc = miou(net)
     params = sum(p.numel() for p in net.parameters())
-    print(f'{name:28s} mIoU {mi:.3f} acc {acc:.3f} params {params} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
+    print(f'{name:28s} mIoU {mi:.3f} acc {acc:.3f} params {params} MMAC/img {mm / 1e6:.1f} train-GMAC {3 * mm * batch * steps / 1e9:.0f} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
 
 R = {
     'base': dict(),
@@ -129,6 +140,21 @@ R = {
     'sgd_x3': dict(opt='sgd', lr=0.05, steps=10800),
     'b16_sgd': dict(b=16, opt='sgd', lr=0.05),
     'sgd0.1': dict(opt='sgd', lr=0.1),
+    # Session 5: which recipe reaches mean IoU 0.80, and at what cost in multiply-adds.
+    'b8_bs8_7200': dict(batch=8, steps=7200, points=8),
+    'b8_bs8_14400': dict(batch=8, steps=14400, points=8),
+    'b8_bs16_14400': dict(batch=16, steps=14400, points=8),
+    'b8_bs4_28800': dict(steps=28800, points=8),
+    'b16_bs8_7200': dict(b=16, batch=8, steps=7200, points=8),
+    'b16_bs8_14400': dict(b=16, batch=8, steps=14400, points=8),
+    'b12_bs8_7200': dict(ch=(12, 24, 48, 96), batch=8, steps=7200, points=8),
+    'deep_bs8_7200': dict(ch=(8, 16, 64, 128), batch=8, steps=7200, points=8),
+    'deep_bs8_14400': dict(ch=(8, 16, 64, 128), batch=8, steps=14400, points=8),
+    'deep2_bs8_7200': dict(ch=(8, 24, 64, 128), batch=8, steps=7200, points=8),
+    'b8_bs8_7200_lr6e-3': dict(batch=8, steps=7200, lr=6e-3, points=8),
+    'b8d5_bs8_7200': dict(ch=(8, 16, 32, 64, 128), batch=8, steps=7200, points=8),
+    'b8d5_bs8_14400': dict(ch=(8, 16, 32, 64, 128), batch=8, steps=14400, points=8),
+    'b8d5_bs16_7200': dict(ch=(8, 16, 32, 64, 128), batch=16, steps=7200, points=8),
 }
 for n in (sys.argv[1:] or R.keys()):
     kw = dict(R[n])
