@@ -13,7 +13,14 @@ lab = np.frombuffer(gzip.open(d + '/labels.idx1-ubyte.gz').read()[8:], np.uint8)
 order = rng.permutation(len(lab)); test_pool, train_pool = order[:2000], order[2000:]
 N = 64
 
-def scenes(pool, count, seed, objects=(1, 5)):
+def warp(d, r):
+    """A random rotation (±15°) and shear (±0.2) of one 28x28 digit: augmentation for training scenes."""
+    a = np.deg2rad(r.uniform(-15, 15)); sh = r.uniform(-0.2, 0.2)
+    m = torch.tensor([[np.cos(a), -np.sin(a) + sh, 0], [np.sin(a), np.cos(a), 0]], dtype=torch.float32)[None]
+    grid = F.affine_grid(m, (1, 1, 28, 28), align_corners=False)
+    return F.grid_sample(torch.from_numpy(d)[None, None], grid, align_corners=False)[0, 0].numpy()
+
+def scenes(pool, count, seed, objects=(1, 5), aug=False):
     """Scenes as SceneGenerator makes them: 1-5 digits at 0.3-0.55 of the canvas, a later digit's ink over an earlier one."""
     r = np.random.default_rng(seed)
     X = np.zeros((count, N, N), np.float32); M = np.zeros((count, N, N), np.int64)
@@ -23,7 +30,8 @@ def scenes(pool, count, seed, objects=(1, 5)):
         X[i] = np.minimum(tex * 0.5 * (1 + np.sin(f[0] * xx + f[1] * yy + ph)) + 0.075 * r.random((N, N)), 0.28)
         for _ in range(r.integers(objects[0], objects[1] + 1)):
             k = pool[r.integers(len(pool))]; s = int(round(N * r.uniform(0.3, 0.55)))
-            dig = F.interpolate(torch.from_numpy(img[k])[None, None], size=(s, s), mode='bilinear', align_corners=False)[0, 0].numpy()
+            src = warp(img[k], r) if aug else img[k]
+            dig = F.interpolate(torch.from_numpy(src)[None, None], size=(s, s), mode='bilinear', align_corners=False)[0, 0].numpy()
             y0, x0 = r.integers(0, N - s + 1), r.integers(0, N - s + 1)
             X[i, y0:y0 + s, x0:x0 + s] = np.maximum(X[i, y0:y0 + s, x0:x0 + s], dig)
             M[i, y0:y0 + s, x0:x0 + s][dig >= 0.35] = lab[k] + 1
@@ -32,7 +40,8 @@ def scenes(pool, count, seed, objects=(1, 5)):
 t0 = time.time()
 import os
 SMOKE = os.environ.get('SMOKE')
-TRX, TRM = scenes(train_pool, 200 if SMOKE else 40000, 2)
+AUG = any('aug' in a for a in sys.argv[1:])
+TRX, TRM = scenes(train_pool, 200 if SMOKE else 40000, 2, aug=AUG)
 TEX, TEM = scenes(test_pool, 300, 3)
 print(f'scenes made in {time.time() - t0:.0f} s', flush=True)
 
@@ -66,11 +75,12 @@ def dice(logits, m, C=11):
     p = logits.softmax(1); t = F.one_hot(m, C).permute(0, 3, 1, 2).float()
     inter = (p * t).sum((0, 2, 3)); return 1 - ((2 * inter + 1) / (p.sum((0, 2, 3)) + t.sum((0, 2, 3)) + 1)).mean()
 
-def miou(net):
+def miou(net, X=None, M=None):
+    X = TEX if X is None else X; M = TEM if M is None else M
     net.eval(); conf = torch.zeros(11, 11, dtype=torch.long, device=dev)
     with torch.no_grad():
-        for i in range(0, len(TEX), 50):
-            p = net(TEX[i:i + 50]).argmax(1); t = TEM[i:i + 50]
+        for i in range(0, len(X), 50):
+            p = net(X[i:i + 50]).argmax(1); t = M[i:i + 50]
             conf += torch.bincount((t * 11 + p).flatten(), minlength=121).view(11, 11)
     net.train(); conf = conf.cpu().numpy()
     iou = [conf[c, c] / (conf[c].sum() + conf[:, c].sum() - conf[c, c]) for c in range(11)]
@@ -96,7 +106,7 @@ def macs(net):
     with torch.no_grad(): net(torch.zeros(1, 1, N, N, device=dev))
     net.train(); [h.remove() for h in hs]; return total[0]
 
-def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0, ch=None, points=4):
+def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0, ch=None, points=4, aug=False):
     torch.manual_seed(1); net = UNet(b, bn=bn, aux=aux > 0, ch=ch).to(dev)
     mm = macs(net)
     t0 = time.time(); pl = pretrain(net, pre) if pre else None
@@ -119,8 +129,9 @@ def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='ad
         if (step + 1) % (steps // points) == 0:
             curve.append(f'{loss.item():.2f}@{step + 1}:{miou(net)[0]:.3f}'); print(f'  {name} {curve[-1]} {time.time() - t0:.0f}s', flush=True)
     mi, acc = miou(net)
+    train_mi = miou(net, TRX[:300], TRM[:300])[0]
     params = sum(p.numel() for p in net.parameters())
-    print(f'{name:28s} mIoU {mi:.3f} acc {acc:.3f} params {params} MMAC/img {mm / 1e6:.1f} train-GMAC {3 * mm * batch * steps / 1e9:.0f} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
+    print(f'{name:28s} mIoU {mi:.3f} (training scenes {train_mi:.3f}) acc {acc:.3f} params {params} MMAC/img {mm / 1e6:.1f} train-GMAC {3 * mm * batch * steps / 1e9:.0f} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
 
 R = {
     'base': dict(),
@@ -155,6 +166,14 @@ R = {
     'b8d5_bs8_7200': dict(ch=(8, 16, 32, 64, 128), batch=8, steps=7200, points=8),
     'b8d5_bs8_14400': dict(ch=(8, 16, 32, 64, 128), batch=8, steps=14400, points=8),
     'b8d5_bs16_7200': dict(ch=(8, 16, 32, 64, 128), batch=16, steps=7200, points=8),
+    # Session 5, second round: is 0.80 reachable at all (more width, batch, steps), is it overfitting
+    # (training-scene mIoU), does augmenting the training digits (rotation, shear) help?
+    'b16_bs8_14400_aug': dict(b=16, batch=8, steps=14400, points=8, aug=True),
+    'b8_bs16_14400_aug': dict(batch=16, steps=14400, points=8, aug=True),
+    'b16_bs16_14400': dict(b=16, batch=16, steps=14400, points=8),
+    'b24_bs8_14400': dict(b=24, batch=8, steps=14400, points=8),
+    'b16_bs8_14400_wd': dict(b=16, batch=8, steps=14400, points=8, wd=1e-4),
+    'b16_bs8_28800': dict(b=16, batch=8, steps=28800, points=8),
 }
 for n in (sys.argv[1:] or R.keys()):
     kw = dict(R[n])
