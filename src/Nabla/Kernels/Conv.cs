@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Nabla.Kernels;
 
@@ -43,7 +45,7 @@ internal static class ConvKernels
     /// cols[K, OH·OW] ← the patches of one group's input x[Cg, H, W] (zeros where a patch reaches
     /// into the padding). Row (c·KH + i)·KW + j holds x[c, oh·SH − PH + i·DH, ow·SW − PW + j·DW].
     /// </summary>
-    public static void Im2Col(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> cols)
+    public static unsafe void Im2Col(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> cols)
     {
         int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P;
         for (int c = 0; c < g.Cg; c++)
@@ -55,6 +57,25 @@ internal static class ConvKernels
                     var row = cols.Slice(((c * g.KH + i) * g.KW + j) * P, P);
                     int dy = i * g.DH - g.PH, dx = j * g.DW - g.PW;
                     var (lo, hi) = ValidRange(dx, g.SW, W, OW);
+                    if (g.SW == 1)
+                    {
+                        // Stride 1: each output row is a run of one input row. The runs are short
+                        // (LeNet's 10 floats), so a span copy's fixed cost would dominate: copy with
+                        // two overlapping vectors instead. Bounds: rows of `row` and `plane` checked once.
+                        _ = row[OH * OW - 1];
+                        _ = plane[H * W - 1];
+                        fixed (float* pd = row, ps = plane)
+                            for (int oh = 0; oh < OH; oh++)
+                            {
+                                float* d = pd + oh * OW;
+                                int ih = oh * g.SH + dy;
+                                if ((uint)ih >= (uint)H || lo >= hi) { Clear(d, OW); continue; }
+                                Clear(d, lo);
+                                Clear(d + hi, OW - hi);
+                                CopyRun(ps + ih * W + lo + dx, d + lo, hi - lo);
+                            }
+                        continue;
+                    }
                     for (int oh = 0; oh < OH; oh++)
                     {
                         var dst = row.Slice(oh * OW, OW);
@@ -63,15 +84,14 @@ internal static class ConvKernels
                         dst[..lo].Clear();
                         dst[hi..].Clear();
                         var src = plane.Slice(ih * W, W);
-                        if (g.SW == 1) src.Slice(lo + dx, hi - lo).CopyTo(dst[lo..hi]);
-                        else for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[ow] = src[iw];
+                        for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[ow] = src[iw];
                     }
                 }
         }
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: x[Cg, H, W] += the columns folded back (overlaps add up).</summary>
-    public static void Col2Im(in ConvGeometry g, ReadOnlySpan<float> cols, Span<float> x)
+    public static unsafe void Col2Im(in ConvGeometry g, ReadOnlySpan<float> cols, Span<float> x)
     {
         int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P;
         for (int c = 0; c < g.Cg; c++)
@@ -84,21 +104,79 @@ internal static class ConvKernels
                     int dy = i * g.DH - g.PH, dx = j * g.DW - g.PW;
                     var (lo, hi) = ValidRange(dx, g.SW, W, OW);
                     if (lo >= hi) continue;
+                    if (g.SW == 1)
+                    {
+                        _ = row[OH * OW - 1];
+                        _ = plane[H * W - 1];
+                        fixed (float* ps = row, pd = plane)
+                            for (int oh = 0; oh < OH; oh++)
+                            {
+                                int ih = oh * g.SH + dy;
+                                if ((uint)ih >= (uint)H) continue;
+                                AddRun(ps + oh * OW + lo, pd + ih * W + lo + dx, hi - lo);
+                            }
+                        continue;
+                    }
                     for (int oh = 0; oh < OH; oh++)
                     {
                         int ih = oh * g.SH + dy;
                         if ((uint)ih >= (uint)H) continue;
                         var src = row.Slice(oh * OW, OW);
                         var dst = plane.Slice(ih * W, W);
-                        if (g.SW == 1)
-                        {
-                            var d = dst.Slice(lo + dx, hi - lo);
-                            TensorPrimitives.Add(d, src[lo..hi], d);
-                        }
-                        else for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[iw] += src[ow];
+                        for (int ow = lo, iw = lo * g.SW + dx; ow < hi; ow++, iw += g.SW) dst[iw] += src[ow];
                     }
                 }
         }
+    }
+
+    // d[0, n) ← s[0, n) for the short runs of im2col: one or two (overlapping) vectors for up to 16
+    // floats, a vector loop beyond, no call.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void CopyRun(float* s, float* d, int n)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector128.IsHardwareAccelerated)
+        {
+            // Emulated vectors (a browser, an old CPU) would be slower than the runtime's copy.
+            new ReadOnlySpan<float>(s, n).CopyTo(new Span<float>(d, n));
+            return;
+        }
+        if (n >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
+            if (i < n) Vector256.Store(Vector256.Load(s + n - 8), d + n - 8);
+        }
+        else if (n >= 4)
+        {
+            Vector128.Store(Vector128.Load(s), d);
+            Vector128.Store(Vector128.Load(s + n - 4), d + n - 4);
+        }
+        else for (int i = 0; i < n; i++) d[i] = s[i];
+    }
+
+    // d[0, n) += s[0, n) for col2im's short runs (no overlapping trick: an element must be added once).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddRun(float* s, float* d, int n)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector128.IsHardwareAccelerated)
+        {
+            var dd = new Span<float>(d, n);
+            TensorPrimitives.Add(dd, new ReadOnlySpan<float>(s, n), dd);
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(d + i) + Vector256.Load(s + i), d + i);
+        if (i + 4 <= n)
+        {
+            Vector128.Store(Vector128.Load(d + i) + Vector128.Load(s + i), d + i);
+            i += 4;
+        }
+        for (; i < n; i++) d[i] += s[i];
+    }
+
+    private static unsafe void Clear(float* d, int n)
+    {
+        for (int i = 0; i < n; i++) d[i] = 0f;
     }
 
     // Output columns [lo, hi) whose input column ow·s + offset lies inside [0, width).

@@ -58,6 +58,50 @@ public class ConvDirectTests
         Close(expected, direct.Y, 1e-4f);
     }
 
+    [Theory]
+    // widths 1..40 reach every run length of the unfolding's vector copies (under 4, 4-7, 8-15,
+    // 16 and more with a tail); padding 0/2/7 crops runs on the left, right or both sides.
+    [InlineData(0, 1)]
+    [InlineData(2, 1)]
+    [InlineData(7, 1)]
+    [InlineData(2, 2)]
+    public void Unfolding_and_folding_match_their_definitions_at_every_run_length(int pad, int dilation)
+    {
+        var rng = new Random(7);
+        for (int w = 1; w <= 40; w++)
+        {
+            int c = 2, h = 5, k = 3;
+            if (w + 2 * pad < (k - 1) * dilation + 1) continue; // no output column
+            var g = Ops.Geometry("test", 1, c, h, w, 1, k, k, (1, 1), pad, (dilation, dilation), 1);
+            var x = new float[c * h * w];
+            for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble() - 0.5f;
+            var cols = new float[g.K * g.P];
+            Array.Fill(cols, float.NaN); // every element must be written, padding included
+            ConvKernels.Im2Col(in g, x, cols);
+            for (int ci = 0; ci < c; ci++)
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++)
+                        for (int oh = 0; oh < g.OH; oh++)
+                            for (int ow = 0; ow < g.OW; ow++)
+                            {
+                                int ih = oh - pad + i * dilation, iw = ow - pad + j * dilation;
+                                float expected = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[(ci * h + ih) * w + iw] : 0f;
+                                Assert.Equal(expected, cols[((ci * k + i) * k + j) * g.P + oh * g.OW + ow]);
+                            }
+
+            // Folding is the adjoint: <im2col(x), C> = <x, col2im(C)>, and col2im adds to what is there.
+            var cc = new float[cols.Length];
+            for (int i = 0; i < cc.Length; i++) cc[i] = (float)rng.NextDouble() - 0.5f;
+            var folded = new float[x.Length];
+            Array.Fill(folded, 1f);
+            ConvKernels.Col2Im(in g, cc, folded);
+            double left = 0, right = 0;
+            for (int i = 0; i < cols.Length; i++) left += (double)cols[i] * cc[i];
+            for (int i = 0; i < x.Length; i++) right += (double)x[i] * (folded[i] - 1f);
+            Assert.True(Math.Abs(left - right) < 1e-4, $"width {w}: <im2col(x), C> = {left} but <x, col2im(C)> = {right}");
+        }
+    }
+
     [Fact]
     public void Auto_choice_takes_the_direct_kernel_for_depthwise_convolutions()
     {
