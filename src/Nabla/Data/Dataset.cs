@@ -269,11 +269,17 @@ public sealed partial class Dataset
     {
         var p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
+        Shuffle(p, rng);
+        return p;
+    }
+
+    /// <summary>Fisher–Yates in place, drawing from <paramref name="rng"/> as <see cref="Permutation"/> does.</summary>
+    internal static void Shuffle(int[] p, Random rng)
+    {
+        for (int i = p.Length - 1; i > 0; i--)
         {
             int j = rng.Next(i + 1);
             (p[i], p[j]) = (p[j], p[i]);
         }
-        return p;
     }
 }

@@ -103,6 +103,46 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void EpochBoundaries_ReuseTheOrderAndBatchArrays_AndKeepTheSeededOrders()
+    {
+        // 2,000 samples of 1,024 floats, batches of 256: a new order (8 KB) and batch buffers (1 MB)
+        // per epoch would be ~1 MB an epoch; reusing them leaves only the small per-batch wrappers.
+        int n = 2000, size = 1024;
+        var features = new float[n * size];
+        var labels = new int[n];
+        for (int i = 0; i < n; i++) { features[i * size] = i; labels[i] = i % 10; }
+        var d = new Dataset(features, [size], labels, 10);
+        var loader = new DataLoader(d, 256, shuffle: true, seed: 3);
+        var first = new List<int>();
+        foreach (var b in loader) first.AddRange(b.Indices);
+        Assert.Equal(loader.EpochOrder(0), first); // the reused order is the same seeded permutation
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int epochs = 8;
+        var orders = new List<int[]>();
+        for (int e = 1; e <= epochs; e++)
+        {
+            int k = 0;
+            var ids = new int[n];
+            foreach (var b in loader)
+                for (int j = 0; j < b.Size; j++) ids[k++] = (int)b.Inputs.Data[j * size];
+            orders.Add(ids);
+        }
+        long perEpoch = (GC.GetAllocatedBytesForCurrentThread() - before - epochs * (n * sizeof(int) + 64)) / epochs;
+        Assert.True(perEpoch < 64 * 1024, $"{perEpoch} bytes allocated per epoch");
+        for (int e = 1; e <= epochs; e++) Assert.Equal(loader.EpochOrder(e), orders[e - 1]);
+
+        // An overlapping enumeration gets its own arrays: both see their own epoch's samples.
+        using var a = loader.GetEpoch(20).GetEnumerator();
+        using var c = loader.GetEpoch(21).GetEnumerator();
+        Assert.True(a.MoveNext());
+        Assert.True(c.MoveNext());
+        Assert.Equal(loader.EpochOrder(20)[..256], a.Current.Indices);
+        Assert.Equal(loader.EpochOrder(21)[..256], c.Current.Indices);
+        Assert.NotSame(a.Current.Labels, c.Current.Labels);
+    }
+
+    [Fact]
     public void Mnist10k_Batches_HaveImageShape()
     {
         var d = MnistFolder.Load(DataTestUtil.Mnist10kDir).Train;
