@@ -74,16 +74,20 @@ internal static unsafe class ConvDirect
     /// depthwise convolutions (groups = channels, multiplier ≤ 3). Then each group's GEMM has an
     /// inner dimension of only KH·KW and fills at most half of the GEMM's register tile (6 or 8
     /// rows), so im2col and the tile's empty rows cost more than the multiply-adds. A rule from the
-    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) is not included: by
-    /// process CPU time on Zen 4 the GEMM ran its forward pass as fast as the direct kernel and
-    /// forward + backward 20–30 % faster (docs/BENCHMARKS.md).
+    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) runs its forward and
+    /// input-gradient passes on the GEMM (on Zen 4 as fast forward, 2.3× faster for the input
+    /// gradient) and its weight gradient here (1.6× faster: the 6×25 result is less than one tile).
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
         if (!Supports(in g, pass)) return false;
         var mode = Override;
         if (mode != ConvPath.Auto) return mode == ConvPath.Direct;
-        return g.Cg == 1 && 2 * g.Og <= 6;
+        if (g.Cg == 1 && 2 * g.Og <= 6) return true;
+        // The weight gradient of a one-input-channel group whose whole [Og, KH·KW] result is smaller
+        // than one register tile (8×32 floats; LeNet's first layer: 6×25): the GEMM would run a
+        // single, mostly empty tile per step of its long inner dimension (every output position).
+        return pass == ConvPass.BackwardWeight && g.Cg == 1 && g.Og * g.K <= 256;
     }
 
     // ------------------------------------------------------------------ scratch

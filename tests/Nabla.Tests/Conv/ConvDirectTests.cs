@@ -107,7 +107,11 @@ public class ConvDirectTests
     {
         using var auto = ConvDirect.Force(ConvPath.Auto);
         bool vectors = ConvDirect.Supports(Ops.Geometry("t", 1, 1, 8, 8, 6, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward);
-        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (1, 1), 2, (1, 1), 1), ConvPass.Forward)); // LeNet conv1: GEMM
+        var lenet1 = Ops.Geometry("t", 4, 1, 28, 28, 6, 5, 5, (1, 1), 2, (1, 1), 1);
+        Assert.False(ConvDirect.Choose(lenet1, ConvPass.Forward)); // LeNet conv1: GEMM forward and input gradient,
+        Assert.False(ConvDirect.Choose(lenet1, ConvPass.BackwardData));
+        Assert.Equal(vectors, ConvDirect.Choose(lenet1, ConvPass.BackwardWeight)); // direct weight gradient (6×25 < one tile)
+        Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 1, 28, 28, 16, 5, 5, (1, 1), 2, (1, 1), 1), ConvPass.BackwardWeight)); // 16×25 > one tile
         Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 4, 32, 14, 14, 32, 3, 3, (1, 1), 1, (1, 1), 32), ConvPass.BackwardWeight));
         Assert.Equal(vectors, ConvDirect.Choose(Ops.Geometry("t", 1, 8, 14, 14, 16, 3, 3, (1, 1), 1, (1, 1), 8), ConvPass.Forward)); // multiplier 2
         Assert.False(ConvDirect.Choose(Ops.Geometry("t", 4, 6, 14, 14, 16, 5, 5, (1, 1), 0, (1, 1), 1), ConvPass.Forward));
