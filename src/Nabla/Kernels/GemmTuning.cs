@@ -170,7 +170,7 @@ public static class GemmTuning
         if (threads < 2) return (Gemm.DefaultParallelMacs, figures);
         foreach (var (m, k, n) in Ladder)
         {
-            var ops = new Operands(m, n, k, false, false);
+            var ops = new Operands(m, n, k);
             void Call(int t) => Gemm.SgemmCore(path, t, GemmAlgorithm.Packed, false, false, m, n, k,
                 1f, ops.A, k, ops.B, n, 0f, ops.C, n, exactThreads: true);
             var sw = Stopwatch.StartNew();
@@ -197,11 +197,12 @@ public static class GemmTuning
         return Stopwatch.GetElapsedTime(t0).TotalSeconds / batch;
     }
 
+    // Seeded operands of an m×k by k×n product.
     private sealed class Operands
     {
         public readonly float[] A, B, C;
 
-        public Operands(int m, int n, int k, bool transA, bool transB)
+        public Operands(int m, int n, int k)
         {
             var rng = new Random(1);
             A = new float[m * k];
@@ -285,12 +286,8 @@ public static class GemmTuning
     /// <summary>Best-of-5 GFLOP/s of one product on one thread after a short warm-up.</summary>
     private static double Gflops(GemmPath path, int m, int n, int k, bool transA, bool transB, bool measure = true)
     {
-        var rng = new Random(1);
-        var a = new float[m * k];
-        var b = new float[k * n];
-        var c = new float[m * n];
-        for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
-        for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble() - 0.5f;
+        var ops = new Operands(m, n, k);
+        float[] a = ops.A, b = ops.B, c = ops.C;
         int lda = transA ? m : k, ldb = transB ? k : n;
         void Call() => Gemm.SgemmCore(path, 1, GemmAlgorithm.Auto, transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
         if (!measure)
