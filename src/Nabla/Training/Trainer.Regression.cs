@@ -35,7 +35,7 @@ public sealed record RegressionMetrics(double Mse, double Mae, double R2)
 public static partial class Trainer
 {
     // Evaluate for float targets: the loss per sample, and MSE, MAE and R² over all target values.
-    private static EvaluationResult EvaluateRegression(Module model, Dataset data, Loss loss, int batchSize)
+    private static EvaluationResult EvaluateRegression(Module model, Dataset data, Loss loss, int batchSize, TensorArena arena)
     {
         bool wasTraining = model.IsTraining;
         model.Eval();
@@ -45,7 +45,6 @@ public static partial class Trainer
             var predictions = new float[data.Targets!.Length];
             double lossSum = 0;
             int at = 0;
-            var arena = new TensorArena();
             foreach (var batch in new DataLoader(data, batchSize))
             {
                 arena.Reset();

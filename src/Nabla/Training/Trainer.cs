@@ -254,7 +254,7 @@ public static partial class Trainer
     // Evaluate with the caller's arena, so repeated evaluations (one per epoch) reuse its buffers.
     internal static EvaluationResult EvaluateInArena(Module model, Dataset data, Loss loss, int batchSize, float binaryThreshold, TensorArena arena)
     {
-        if (data.IsRegression) return EvaluateRegression(model, data, loss, batchSize);
+        if (data.IsRegression) return EvaluateRegression(model, data, loss, batchSize, arena);
         bool wasTraining = model.IsTraining;
         model.Eval();
         try
