@@ -71,6 +71,7 @@ public static class TrainCommand
         var plot = new Option<string?>("--plot") { Description = "Write loss and accuracy curves to FILE (PNG) and the test confusion matrix to FILE-confusion.png", HelpName = "FILE" };
         var augment = new Option<bool>("--augment") { Description = "Augment the training images with random shifts of up to 2 pixels and rotations of up to 10 degrees (default: on for the shipped digits, off for other data)" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are" };
+        var flip = new Option<bool>("--flip") { Description = "Also mirror each training image left-right with probability 1/2 (implies --augment; for clothing and scenes, not for digits or letters, whose meaning a mirror changes)" };
         var diagnostics = new Option<bool>("--diagnostics") { Description = "After each epoch, print what it cost besides the arithmetic: CPU time, garbage collections, bytes allocated, methods compiled by the JIT, page faults" };
         var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
         limit.Validators.Add(r =>
@@ -89,7 +90,7 @@ public static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "With --checkpoint: also every N steps", HelpName = "N", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var resumeDir = new Option<string?>("--resume") { Description = "Continue the run checkpointed in DIR with its settings (only --threads may be given besides)", HelpName = "DIR" };
         var command = new Command("train", "Train an MLP classifier on MNIST-style images (default: the shipped digits) and save it");
-        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir, diagnostics }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, layers, activation, epochs, batch, optimizerName, lr, momentum, schedule, dropout, earlyStop, augment, noAugment, flip, plot, seed, output, threads, limit, classes, onDivergence, checkpoint, checkpointEvery, resumeDir, diagnostics }) command.Options.Add(o);
         var extras = TrainExtras.Add(command); // --task, --target, --init, --freeze
         var zooModel = ZooModels.AddOption(command); // --model
         var distributed = DistributedTraining.AddOptions(command);
@@ -111,9 +112,10 @@ public static class TrainCommand
             EarlyStop = p.GetValue(earlyStop),
             Plot = p.GetValue(plot),
             Schedule = p.GetValue(schedule)!,
-            Augment = p.GetValue(augment) && p.GetValue(noAugment)
-                ? throw new UsageException("--augment and --no-augment contradict each other; give one.")
-                : p.GetValue(augment) || (!p.GetValue(noAugment) && p.GetValue(data) is null),
+            Augment = (p.GetValue(augment) || p.GetValue(flip)) && p.GetValue(noAugment)
+                ? throw new UsageException($"{(p.GetValue(flip) ? "--flip" : "--augment")} and --no-augment contradict each other; give one.")
+                : p.GetValue(augment) || p.GetValue(flip) || (!p.GetValue(noAugment) && p.GetValue(data) is null),
+            Flip = p.GetValue(flip),
             Seed = p.GetValue(seed),
             Out = p.GetValue(output)!,
             Threads = p.GetValue(threads),
@@ -270,7 +272,7 @@ public static class TrainCommand
             _ => "",
         };
         io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
-                  $"{(s.Augment ? "shift/rotate augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
+                  $"{(s.Augment ? AugmentationText(data.Channels, s.Flip) + " augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
         if (DistributedTraining.Describe(s.Batch) is string ranks) io.Markup($"       {Markup.Escape(ranks)}");
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation, SkipDivergentSteps = s.SkipDivergentSteps };
@@ -280,7 +282,7 @@ public static class TrainCommand
             options.Checkpoint = co;
             io.Markup($"       checkpoints in {Markup.Escape(co.Directory)}{(s.CheckpointEvery > 0 ? $" every {s.CheckpointEvery} steps and" : "")} at each epoch end{(s.Resume && File.Exists(co.FilePath) ? " (resuming)" : "")}");
         }
-        if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width).AsAction();
+        if (s.Augment) options.Augment = data.Channels == 3 ? ZooModels.RgbAugmentation(data).AsAction() : Augmentation(data.Height, data.Width, s.Flip).AsAction();
         options.Callbacks.Add(new DivergenceCheck(s.LearningRate));
         if (s.Diagnostics) options.Callbacks.Add(new EpochDiagnostics(io));
         if (schedule is not null) options.Callbacks.Add(new LearningRateScheduler(schedule, MonitoredMetric.ValidationLoss));
@@ -309,7 +311,7 @@ public static class TrainCommand
             ["early_stop"] = s.EarlyStop,
             ["epochs_run"] = history.Epochs.Count,
             ["schedule"] = s.Schedule,
-            ["augment"] = s.Augment ? "shift 2 px, rotate 10 degrees" : "none",
+            ["augment"] = s.Augment ? AugmentationText(data.Channels, s.Flip) : "none",
             ["loss"] = loss.Name,
             ["final_train_loss"] = history.Last.Loss,
             ["final_validation_accuracy"] = history.Last.ValidationAccuracy,
@@ -335,8 +337,16 @@ public static class TrainCommand
         return stem + "-confusion" + (ext.Length == 0 ? ".png" : ext);
     }
 
-    /// <summary>The default augmentation: random shifts of up to 2 pixels and rotations of up to 10 degrees.</summary>
-    public static ImageAugmentation Augmentation(int height, int width) => new ImageAugmentation(height, width).Shift(2).Rotate(10);
+    /// <summary>What the training augmentation does, for the console and the model's metadata.</summary>
+    private static string AugmentationText(int channels, bool flip) =>
+        channels == 3 ? "flip, crop 1/8, brightness/contrast 0.1" : flip ? "shift 2 px, rotate 10 degrees, flip" : "shift 2 px, rotate 10 degrees";
+
+    /// <summary>The default augmentation: random shifts of up to 2 pixels and rotations of up to 10 degrees, and with <paramref name="flip"/> left–right mirroring of half the images.</summary>
+    public static ImageAugmentation Augmentation(int height, int width, bool flip = false)
+    {
+        var a = new ImageAugmentation(height, width).Shift(2).Rotate(10);
+        return flip ? a.FlipHorizontal(0.5) : a;
+    }
 
     private static long Correct(ConfusionMatrix m)
     {
@@ -460,6 +470,9 @@ public sealed record TrainSettings
 
     /// <summary>Whether to augment the training images (shifts and rotations).</summary>
     public bool Augment { get; init; } = true;
+
+    /// <summary>Whether the augmentation also mirrors grayscale images left–right (RGB augmentation always does).</summary>
+    public bool Flip { get; init; }
 
     /// <summary>Seed.</summary>
     public int Seed { get; init; } = 1;

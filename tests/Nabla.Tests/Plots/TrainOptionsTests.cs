@@ -127,6 +127,29 @@ public sealed class TrainOptionsTests : IDisposable
         Assert.IsType<ReduceLROnPlateau>(TrainCommand.CreateSchedule("plateau", 10));
     }
 
+    [Fact]
+    public void FlipAddsMirroringToTheAugmentationAndTheResumeSettingsKeepIt()
+    {
+        Assert.Equal(0.5, TrainCommand.Augmentation(28, 28, flip: true).FlipProbability);
+        Assert.Equal(0.0, TrainCommand.Augmentation(28, 28).FlipProbability); // digits are never mirrored by default
+
+        string model = Path.Combine(dir, "f.safetensors");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(["train", "--limit", "600", "--layers", "16", "--epochs", "1", "--flip", "--checkpoint", Path.Combine(dir, "ck"), "--out", model], output, error);
+        Assert.True(code == ExitCodes.Ok, $"exit code {code}: {error}");
+        Assert.Contains("shift 2 px, rotate 10 degrees, flip augmentation", output.ToString());
+        var (_, meta) = ModelFile.Load(model);
+        Assert.Equal("shift 2 px, rotate 10 degrees, flip", JsonNode.Parse(meta[ModelInfo.Keys.Training])!["augment"]!.GetValue<string>());
+        var resumed = TrainCheckpoint.LoadSettings(Path.Combine(dir, "ck"), threads: null);
+        Assert.True(resumed.Flip);
+        Assert.True(resumed.Augment);
+
+        code = Program.Run(["train", "--limit", "600", "--flip", "--no-augment", "--out", model], new StringWriter(), error = new StringWriter());
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--flip and --no-augment contradict", error.ToString());
+    }
+
     [Theory]
     [InlineData("curves.png", "curves-confusion.png")]
     [InlineData("out/run", "out/run-confusion.png")]
