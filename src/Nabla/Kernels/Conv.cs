@@ -216,6 +216,7 @@ internal static class ConvKernels
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
     {
         if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
+        else if (ConvImplicit.Choose(in g, ConvPass.Forward)) ConvImplicit.Forward(in g, x, w, bias, y, activation);
         else ForwardGemm(in g, x, w, bias, y, activation);
     }
 
@@ -294,6 +295,7 @@ internal static class ConvKernels
     public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
         if (ConvDirect.Choose(in g, ConvPass.BackwardData)) ConvDirect.BackwardData(in g, dy, w, dx);
+        else if (ConvImplicit.Choose(in g, ConvPass.BackwardData)) ConvImplicit.BackwardData(in g, dy, w, dx);
         else BackwardDataGemm(in g, dy, w, dx);
     }
 

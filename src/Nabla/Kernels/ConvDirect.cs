@@ -13,6 +13,8 @@ internal enum ConvPath
     Gemm,
     /// <summary>The direct kernel of <see cref="ConvDirect"/> (where the shape allows it).</summary>
     Direct,
+    /// <summary>The implicit GEMM of <see cref="ConvImplicit"/> (unit stride, forward and input gradient).</summary>
+    Implicit,
 }
 
 /// <summary>The three passes of a convolution, each chosen separately.</summary>
@@ -40,7 +42,7 @@ internal static unsafe class ConvDirect
 
     // ------------------------------------------------------------------ choice
 
-    // NABLA_CONV_PATH=gemm|direct|auto, read once.
+    // NABLA_CONV_PATH=gemm|direct|implicit|auto, read once.
     private static readonly ConvPath EnvOverride =
         Enum.TryParse(Environment.GetEnvironmentVariable("NABLA_CONV_PATH"), ignoreCase: true, out ConvPath p) ? p : ConvPath.Auto;
 
@@ -48,7 +50,7 @@ internal static unsafe class ConvDirect
 
     /// <summary>
     /// The path forced on this thread (tests force each one; per thread, so tests running beside
-    /// each other are not affected), else NABLA_CONV_PATH=gemm|direct|auto, else
+    /// each other are not affected), else NABLA_CONV_PATH=gemm|direct|implicit|auto, else
     /// <see cref="ConvPath.Auto"/>, which measures.
     /// </summary>
     internal static ConvPath Override => threadOverride ?? EnvOverride;
@@ -107,7 +109,7 @@ internal static unsafe class ConvDirect
     private static int RoundUp(int v, int m) => (v + m - 1) / m * m;
 
     // dst[p, r, c] = src[p, r − top, c − left] inside src, 0 elsewhere (top/left may be negative: crop).
-    private static void Pad(float* src, int planes, int h, int w, float* dst, int hp, int wp, int top, int left)
+    internal static void Pad(float* src, int planes, int h, int w, float* dst, int hp, int wp, int top, int left)
     {
         new Span<float>(dst, planes * hp * wp).Clear();
         int r0 = Math.Max(0, top), r1 = Math.Min(hp, h + top);

@@ -15,10 +15,16 @@ public static class ConvOpRegistry
         [("0", 0), ("1", 1), ("same", Padding.Same), ("full", Padding.Full)];
 
     private const string DirectSuffix = " [direct]";
+    private const string ImplicitSuffix = " [implicit]";
 
-    /// <summary>The convolution path a case forces: the direct kernel for names ending in " [direct]", else im2col + GEMM.</summary>
+    /// <summary>
+    /// The convolution path a case forces: the direct kernel for names ending in " [direct]", the
+    /// implicit GEMM for " [implicit]", else im2col + GEMM.
+    /// </summary>
     internal static Nabla.Kernels.ConvPath PathOf(string name) =>
-        name.EndsWith(DirectSuffix) ? Nabla.Kernels.ConvPath.Direct : Nabla.Kernels.ConvPath.Gemm;
+        name.EndsWith(DirectSuffix) ? Nabla.Kernels.ConvPath.Direct
+        : name.EndsWith(ImplicitSuffix) ? Nabla.Kernels.ConvPath.Implicit
+        : Nabla.Kernels.ConvPath.Gemm;
 
     /// <summary>All cases.</summary>
     public static IReadOnlyList<OpCase> All { get; } = Build();
@@ -125,11 +131,16 @@ public static class ConvOpRegistry
         Add("Conv2d 1->3 k5 p2 (LeNet conv1)", t => Ops.Conv2d(t[0], t[1], t[2], 1, 2), () => [N(70, 2, 1, 9, 11), N(71, 3, 1, 5, 5), N(72, 3)]);
         Add("Conv2d depthwise x2 multiplier d2", t => Ops.Conv2d(t[0], t[1], t[2], 1, Padding.Same, 2, groups: 2), () => [N(73, 3, 2, 7, 9), N(74, 4, 1, 3, 3), N(75, 4)]);
 
-        // Every case the direct kernel can run (unit column stride) once more with it forced; the
-        // cases without the suffix force the im2col + GEMM path (see PathOf).
+        // Every case the direct kernel can run (unit column stride) once more with it forced, and
+        // every unit-stride case once more on the implicit GEMM; the cases without a suffix force
+        // the im2col + GEMM path (see PathOf).
         foreach (var c in cases.ToList())
             if (c.Name.StartsWith("Conv") && (c.Name.Contains(" s1 ") || !c.Name.Contains(" s2")) && !c.Name.Contains("sigmoid") && !c.Name.Contains("BatchNorm"))
+            {
                 cases.Add(new OpCase(c.Name + DirectSuffix, c.F, c.Inputs));
+                if (!c.Name.Contains("stride (2"))
+                    cases.Add(new OpCase(c.Name + ImplicitSuffix, c.F, c.Inputs));
+            }
         return cases;
     }
 }

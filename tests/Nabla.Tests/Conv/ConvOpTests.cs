@@ -79,7 +79,7 @@ public class ConvOpTests
     [MemberData(nameof(ForwardGrid))]
     public void Conv2d_matches_the_seven_loop_definition(int n, int c, int h, int w, int o, int k, int stride, int dilation, int groups)
     {
-        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct, ConvPath.Auto })
+        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct, ConvPath.Implicit, ConvPath.Auto })
             foreach (var (pn, pad) in ConvOpRegistry.Paddings)
             {
                 using var forced = ConvDirect.Force(path);
@@ -146,7 +146,7 @@ public class ConvOpTests
         var w = N(71 + s, 4, 6 / groups, k, k);
         var b = N(72, 6);
         var expected = TransposedReference(x, w, b, s, p, op, d, groups, out int oh, out int ow);
-        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct })
+        foreach (var path in new[] { ConvPath.Gemm, ConvPath.Direct, ConvPath.Implicit })
         {
             using var forced = ConvDirect.Force(path);
             var y = Ops.ConvTranspose2d(x, w, b, s, p, op, d, groups);

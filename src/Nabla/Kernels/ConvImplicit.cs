@@ -1,0 +1,369 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// Implicit-GEMM convolution for unit stride: the GEMM's B operand is read straight from a
+/// zero-padded copy of the image instead of an unfolded (im2col) matrix.
+/// </summary>
+/// <remarks>
+/// <para>
+/// With the image padded to [C, Hp, Wp] (Wp = OW + (KW − 1)·DW), output position (r, v) is taken
+/// on the padded grid as p = r·Wp + v; the input tap (c, i, j) it reads is then
+/// <c>pad[c·Hp·Wp + p + i·DH·Wp + j·DW]</c>: for every tap the row of B is the padded image shifted
+/// by a constant. So a register tile of MR output channels × NR consecutive grid positions is a
+/// GEMM micro-kernel whose B row for (tap, c) is an unaligned vector load at a fixed offset: no
+/// unfolding, no packing of B, and the image (tens of KiB) stays in L1/L2. The Wp − OW columns of
+/// each grid row past OW are computed and dropped: 2 of 30 for a 3×3 layer on 28×28, 2 of 9 on 7×7.
+/// </para>
+/// <para>
+/// The weights are packed once per call into MR-row panels ordered (tap, channel), as the packed
+/// GEMM packs A. The input gradient is the same correlation of the padded output gradient with the
+/// weights rotated by 180° and their channel axes swapped (the notes' full convolution), so one
+/// kernel serves the forward pass, the input gradient and the transposed convolution. The weight
+/// gradient stays on im2col + GEMM. The tile is 8×32 with 512-bit vectors where the GEMM runs its
+/// AVX-512 path and 6×16 with 256-bit vectors on its AVX2 path (the same tiles as its micro-kernels).
+/// </para>
+/// </remarks>
+internal static unsafe class ConvImplicit
+{
+    private static GemmPath Path => Gemm.Resolve(Gemm.ForcedPath);
+
+    /// <summary>Whether the implicit kernel can run <paramref name="pass"/> of <paramref name="g"/> here.</summary>
+    public static bool Supports(in ConvGeometry g, ConvPass pass) =>
+        pass != ConvPass.BackwardWeight && g.SH == 1 && g.SW == 1 && Path is GemmPath.Avx512 or GemmPath.Avx2;
+
+    /// <summary>
+    /// Whether <paramref name="pass"/> of <paramref name="g"/> runs here: when forced
+    /// (<see cref="ConvPath.Implicit"/>), or by default when the grid wastes at most a third of the
+    /// tile columns on the dropped padding columns and the last partial tile, the register tile's
+    /// rows are at least half filled, and each tile has enough depth (K ≥ 16) to amortise its
+    /// write-out. A 1×1 convolution stays a plain GEMM on the image.
+    /// </summary>
+    public static bool Choose(in ConvGeometry g, ConvPass pass)
+    {
+        if (!Supports(in g, pass)) return false;
+        var mode = ConvDirect.Override;
+        if (mode != ConvPath.Auto) return mode == ConvPath.Implicit;
+        if (g.IsPointwise) return false; // a plain GEMM on the image already
+        var (mr, nr) = Tile;
+        bool data = pass == ConvPass.BackwardData;
+        int rows = data ? g.Cg : g.Og, depth = (data ? g.Og : g.Cg) * g.KH * g.KW;
+        int oh = data ? g.H : g.OH, ow = data ? g.W : g.OW;
+        int wp = ow + (g.KW - 1) * g.DW;
+        long grid = (long)oh * wp, tiles = (grid + nr - 1) / nr;
+        double useful = (double)oh * ow / (tiles * nr);
+        double filled = (double)rows / (((rows + mr - 1) / mr) * mr);
+        return useful >= 2.0 / 3 && filled >= 0.5 && depth >= 16;
+    }
+
+    private static (int MR, int NR) Tile => Path == GemmPath.Avx512 ? (8, 32) : (6, 16);
+
+    // ------------------------------------------------------------------ entry points
+
+    /// <summary>y = conv(x, w) + bias, then the activation (overwrites y). Unit stride only.</summary>
+    public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
+    {
+        int taps = g.KH * g.KW;
+        var (mr, _) = Tile;
+        int oBlocks = (g.Og + mr - 1) / mr;
+        int panel = taps * g.Cg * mr;
+        var packed = PackBuffer(g.Groups * oBlocks * panel);
+        fixed (float* pw = w, pp = packed)
+            for (int gi = 0; gi < g.Groups; gi++)
+                Pack(pw + (long)gi * g.Og * g.K, g.Og, g.Cg, taps, rotate: false, pp + (long)gi * oBlocks * panel, mr);
+        var job = new Job
+        {
+            N = g.N, Groups = g.Groups, Cin = g.Cg, Cout = g.Og, H = g.H, W = g.W, OH = g.OH, OW = g.OW,
+            KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW, Top = g.PH, Left = g.PW, Accumulate = false, Act = activation,
+        };
+        fixed (float* px = x, pb = bias, py = y, pp = packed)
+        {
+            job.In = px; job.Bias = bias.IsEmpty ? null : pb; job.Out = py; job.Packed = pp;
+            Run(ref job, g.Macs);
+        }
+    }
+
+    /// <summary>dx += convᵀ(dy, w) for unit stride (also the forward pass of a transposed convolution).</summary>
+    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        int taps = g.KH * g.KW;
+        var (mr, _) = Tile;
+        int cBlocks = (g.Cg + mr - 1) / mr;
+        int panel = taps * g.Og * mr;
+        var packed = PackBuffer(g.Groups * cBlocks * panel);
+        fixed (float* pw = w, pp = packed)
+            for (int gi = 0; gi < g.Groups; gi++)
+                Pack(pw + (long)gi * g.Og * g.K, g.Og, g.Cg, taps, rotate: true, pp + (long)gi * cBlocks * panel, mr);
+        var job = new Job
+        {
+            N = g.N, Groups = g.Groups, Cin = g.Og, Cout = g.Cg, H = g.OH, W = g.OW, OH = g.H, OW = g.W,
+            KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW,
+            Top = (g.KH - 1) * g.DH - g.PH, Left = (g.KW - 1) * g.DW - g.PW, Accumulate = true, Act = Activation.None,
+        };
+        fixed (float* pdy = dy, pdx = dx, pp = packed)
+        {
+            job.In = pdy; job.Bias = null; job.Out = pdx; job.Packed = pp;
+            Run(ref job, g.Macs);
+        }
+    }
+
+    [ThreadStatic] private static float[]? packBuffer;
+
+    // The calling thread's buffer for packed weights, kept between calls (it only grows) so that a
+    // warm call allocates nothing; separate from the padded-image scratch, which the calling thread
+    // also uses while the packed weights are being read.
+    private static float[] PackBuffer(int length)
+    {
+        if (length > 1 << 22) return GC.AllocateUninitializedArray<float>(length, pinned: true);
+        var b = packBuffer;
+        if (b is null || b.Length < length) packBuffer = b = GC.AllocateUninitializedArray<float>(Math.Max(length, 256), pinned: true);
+        return b;
+    }
+
+    /// <summary>
+    /// Packs w [O, C, taps] (or, rotated, the filter of the input gradient: [C, O, taps] with the
+    /// taps reversed) into panels of MR output rows: panel[(t·cin + c)·MR + r] = w'[ob + r, c, t],
+    /// zero for rows past the last channel.
+    /// </summary>
+    private static void Pack(float* w, int o, int c, int taps, bool rotate, float* dst, int mr)
+    {
+        int rows = rotate ? c : o, depth = rotate ? o : c;
+        for (int rb = 0; rb < rows; rb += mr, dst += (long)taps * depth * mr)
+            for (int t = 0; t < taps; t++)
+                for (int d = 0; d < depth; d++)
+                {
+                    float* panel = dst + ((long)t * depth + d) * mr;
+                    for (int r = 0; r < mr; r++)
+                    {
+                        int row = rb + r;
+                        panel[r] = row >= rows ? 0f
+                            : rotate ? w[((long)d * c + row) * taps + taps - 1 - t]
+                            : w[((long)row * c + d) * taps + t];
+                    }
+                }
+    }
+
+    // ------------------------------------------------------------------ the job
+
+    /// <summary>One correlation over a batch: Out[n, g, co, OH, OW] (=|+=) bias + Σ packed · pad(In[n, g]).</summary>
+    private struct Job
+    {
+        public int N, Groups, Cin, Cout, H, W, OH, OW, KH, KW, DH, DW, Top, Left;
+        public bool Accumulate;
+        public Activation Act;
+        public float* In, Out, Bias, Packed;
+        public int Parts; // grid slices per image (several only when there are fewer images than threads)
+    }
+
+    private static void Run(ref Job job, long macs)
+    {
+        int threads = WorkerPool.Threads;
+        int chunks = ConvKernels.Chunks(job.N, macs / Math.Max(job.N, 1));
+        // Fewer images than threads (batch-1 inference): split each image's grid instead.
+        job.Parts = threads > 1 && job.N < threads && macs >= 65536 ? threads : 1;
+        int units = job.Parts > 1 ? job.N * job.Parts : chunks;
+        var body = new Body { J = job, Units = units };
+        if (units == 1) body.Invoke(0);
+        else WorkerPool.ParallelFor(units, body);
+    }
+
+    private struct Body : IParallelForBody
+    {
+        public Job J;
+        public int Units;
+
+        public readonly void Invoke(int index)
+        {
+            var j = J;
+            int n0, n1, part = 0;
+            if (j.Parts > 1) { n0 = index / j.Parts; n1 = n0 + 1; part = index % j.Parts; }
+            else { n0 = (int)((long)j.N * index / Units); n1 = (int)((long)j.N * (index + 1) / Units); }
+            var (mr, nr) = Tile;
+            int hp = j.OH + (j.KH - 1) * j.DH, wp = j.OW + (j.KW - 1) * j.DW;
+            int plane = hp * wp;
+            int grid = j.OH * wp;
+            int tiles = (grid + nr - 1) / nr;
+            int t0 = (int)((long)tiles * part / j.Parts), t1 = (int)((long)tiles * (part + 1) / j.Parts);
+            // Tiles read up to (KW − 1)·DW + NR floats past the last plane (into dropped columns only).
+            long padLength = (long)j.Cin * plane + (j.KW - 1) * j.DW + nr;
+            int taps = j.KH * j.KW;
+            int* offsets = stackalloc int[taps];
+            for (int i = 0; i < j.KH; i++)
+                for (int k = 0; k < j.KW; k++) offsets[i * j.KW + k] = i * j.DH * wp + k * j.DW;
+            int blocks = (j.Cout + mr - 1) / mr;
+            long panel = (long)taps * j.Cin * mr;
+            long inImage = (long)j.Groups * j.Cin * j.H * j.W, outImage = (long)j.Groups * j.Cout * j.OH * j.OW;
+            float* tile = stackalloc float[8 * 32];
+            fixed (float* buf = ConvDirect.Scratch(padLength))
+            {
+                new Span<float>(buf + (long)j.Cin * plane, (int)(padLength - (long)j.Cin * plane)).Clear();
+                for (int n = n0; n < n1; n++)
+                {
+                    for (int gi = 0; gi < j.Groups; gi++)
+                    {
+                        ConvDirect.Pad(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, hp, wp, j.Top, j.Left);
+                        float* outg = j.Out + n * outImage + (long)gi * j.Cout * j.OH * j.OW;
+                        float* packed = j.Packed + (long)gi * blocks * panel;
+                        float* bias = j.Bias == null ? null : j.Bias + gi * j.Cout;
+                        for (int t = t0; t < t1; t++)
+                        {
+                            int p0 = t * nr;
+                            for (int b = 0; b < blocks; b++)
+                            {
+                                if (mr == 8) Kernel8x32(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, tile);
+                                else Kernel6x16(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, tile);
+                                WriteTile(tile, nr, Math.Min(mr, j.Cout - b * mr), b * mr, p0, wp, j.OH, j.OW, outg, bias, j.Accumulate);
+                            }
+                        }
+                    }
+                    if (j.Act != Activation.None && j.Parts == 1)
+                        ConvKernels.Activate(new Span<float>(j.Out + n * outImage, (int)outImage), j.Act);
+                }
+            }
+            // With the grid split, each part activates the positions it wrote (whole rows of its tiles).
+            if (j.Act != Activation.None && j.Parts > 1) ActivateParts(j, n0, t0 * nr, Math.Min(t1 * nr, grid), wp);
+        }
+    }
+
+    private static void ActivateParts(in Job j, int n, int g0, int g1, int wp)
+    {
+        long outImage = (long)j.Groups * j.Cout * j.OH * j.OW, plane = (long)j.OH * j.OW;
+        for (int c = 0; c < j.Groups * j.Cout; c++)
+        {
+            float* o = j.Out + n * outImage + c * plane;
+            for (int p = g0; p < g1;)
+            {
+                int r = p / wp, v = p % wp, run = Math.Min(wp - v, g1 - p);
+                if (v < j.OW) ConvKernels.Activate(new Span<float>(o + r * j.OW + v, Math.Min(run, j.OW - v)), j.Act);
+                p += run;
+            }
+        }
+    }
+
+    // Copies the tile's valid rows and columns (grid columns before OW, grid rows before OH) into the
+    // output planes, adding the bias or accumulating.
+    private static void WriteTile(float* tile, int nr, int rows, int o0, int p0, int wp, int oh, int ow, float* output, float* bias, bool accumulate)
+    {
+        long plane = (long)oh * ow;
+        int j = 0, r = p0 / wp, v = p0 % wp;
+        while (j < nr && r < oh)
+        {
+            int run = Math.Min(nr - j, wp - v);
+            int valid = Math.Min(run, ow - v);
+            if (valid > 0)
+                for (int i = 0; i < rows; i++)
+                {
+                    float* s = tile + i * nr + j;
+                    float* d = output + (o0 + i) * plane + r * ow + v;
+                    if (accumulate) for (int k = 0; k < valid; k++) d[k] += s[k];
+                    else
+                    {
+                        float b = bias == null ? 0f : bias[o0 + i];
+                        for (int k = 0; k < valid; k++) d[k] = s[k] + b;
+                    }
+                }
+            j += run;
+            r++;
+            v = 0;
+        }
+    }
+
+    // ------------------------------------------------------------------ micro-kernels
+
+    // tile[8, 32] = Σ_t Σ_c a[(t·cin + c)·8 + i] · b[offsets[t] + c·plane + 0..32).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            float* bt = b + offsets[t];
+            for (int c = cin; c > 0; c--)
+            {
+                Vector512<float> b0 = Vector512.Load(bt);
+                Vector512<float> b1 = Vector512.Load(bt + 16);
+                Vector512<float> av = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+                av = Vector512.Create(a[1]);
+                c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+                av = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+                av = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+                av = Vector512.Create(a[4]);
+                c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+                av = Vector512.Create(a[5]);
+                c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+                av = Vector512.Create(a[6]);
+                c60 = Vector512.FusedMultiplyAdd(av, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+                av = Vector512.Create(a[7]);
+                c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+                a += 8;
+                bt += plane;
+            }
+        }
+        Vector512.Store(c00, tile); Vector512.Store(c01, tile + 16);
+        Vector512.Store(c10, tile + 32); Vector512.Store(c11, tile + 48);
+        Vector512.Store(c20, tile + 64); Vector512.Store(c21, tile + 80);
+        Vector512.Store(c30, tile + 96); Vector512.Store(c31, tile + 112);
+        Vector512.Store(c40, tile + 128); Vector512.Store(c41, tile + 144);
+        Vector512.Store(c50, tile + 160); Vector512.Store(c51, tile + 176);
+        Vector512.Store(c60, tile + 192); Vector512.Store(c61, tile + 208);
+        Vector512.Store(c70, tile + 224); Vector512.Store(c71, tile + 240);
+    }
+
+    // tile[6, 16] = Σ_t Σ_c a[(t·cin + c)·6 + i] · b[offsets[t] + c·plane + 0..16).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* tile)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            float* bt = b + offsets[t];
+            for (int c = cin; c > 0; c--)
+            {
+                Vector256<float> b0 = Vector256.Load(bt);
+                Vector256<float> b1 = Vector256.Load(bt + 8);
+                Vector256<float> av = Vector256.Create(a[0]);
+                c00 = Vector256.FusedMultiplyAdd(av, b0, c00);
+                c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
+                av = Vector256.Create(a[1]);
+                c10 = Vector256.FusedMultiplyAdd(av, b0, c10);
+                c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+                av = Vector256.Create(a[2]);
+                c20 = Vector256.FusedMultiplyAdd(av, b0, c20);
+                c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+                av = Vector256.Create(a[3]);
+                c30 = Vector256.FusedMultiplyAdd(av, b0, c30);
+                c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+                av = Vector256.Create(a[4]);
+                c40 = Vector256.FusedMultiplyAdd(av, b0, c40);
+                c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+                av = Vector256.Create(a[5]);
+                c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
+                c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+                a += 6;
+                bt += plane;
+            }
+        }
+        Vector256.Store(c00, tile); Vector256.Store(c01, tile + 8);
+        Vector256.Store(c10, tile + 16); Vector256.Store(c11, tile + 24);
+        Vector256.Store(c20, tile + 32); Vector256.Store(c21, tile + 40);
+        Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
+        Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
+        Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
+    }
+}
