@@ -356,6 +356,7 @@ internal static class ConvKernels
     public static void BackwardWeight(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
     {
         if (ConvDirect.Choose(in g, ConvPass.BackwardWeight)) ConvDirect.BackwardWeight(in g, x, dy, dw);
+        else if (ConvImplicit.Choose(in g, ConvPass.BackwardWeight)) ConvImplicit.BackwardWeight(in g, x, dy, dw);
         else BackwardWeightGemm(in g, x, dy, dw);
     }
 

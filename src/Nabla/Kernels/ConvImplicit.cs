@@ -32,7 +32,7 @@ internal static unsafe class ConvImplicit
 
     /// <summary>Whether the implicit kernel can run <paramref name="pass"/> of <paramref name="g"/> here.</summary>
     public static bool Supports(in ConvGeometry g, ConvPass pass) =>
-        pass != ConvPass.BackwardWeight && g.SH == 1 && g.SW == 1 && Path is GemmPath.Avx512 or GemmPath.Avx2;
+        g.SH == 1 && g.SW == 1 && Path is GemmPath.Avx512 or GemmPath.Avx2;
 
     /// <summary>
     /// Whether <paramref name="pass"/> of <paramref name="g"/> runs here: when forced
@@ -47,6 +47,15 @@ internal static unsafe class ConvImplicit
         var mode = ConvDirect.Override;
         if (mode != ConvPath.Auto) return mode == ConvPath.Implicit;
         if (g.IsPointwise) return false; // a plain GEMM on the image already
+        if (pass == ConvPass.BackwardWeight)
+        {
+            // Tiles of 4 output × 4 input channels (2 × 4 with 256-bit vectors), vectors along the grid.
+            var (to, tc) = WeightTileShape;
+            int wpw = g.OW + (g.KW - 1) * g.DW, v = WeightVector;
+            long gridW = (long)g.OH * wpw;
+            double usefulW = (double)g.P / ((gridW + v - 1) / v * v);
+            return usefulW >= 2.0 / 3 && g.Og >= to && g.Cg >= tc;
+        }
         var (mr, nr) = Tile;
         bool data = pass == ConvPass.BackwardData;
         int rows = data ? g.Cg : g.Og, depth = (data ? g.Og : g.Cg) * g.KH * g.KW;
@@ -365,5 +374,163 @@ internal static unsafe class ConvImplicit
         Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
         Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
         Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
+    }
+
+    // ------------------------------------------------------------------ weight gradient
+
+    private static int WeightVector => Path == GemmPath.Avx512 ? 16 : 8;
+
+    private static (int O, int C) WeightTileShape => Path == GemmPath.Avx512 ? (4, 4) : (2, 4);
+
+    /// <summary>
+    /// dw[O, Cg, KH, KW] += Σₙ Σ_{r,v} dy[n, o, r, v] · x[n, c, r + i·DH − PH, v + j·DW − PW] for unit
+    /// stride; each chunk of the batch sums into its own buffer, added at the end (the result does
+    /// not depend on scheduling).
+    /// </summary>
+    public static void BackwardWeight(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
+    {
+        int chunks = ConvKernels.Chunks(g.N, g.Macs / Math.Max(g.N, 1));
+        int wLen = g.O * g.K;
+        var partial = new float[chunks][];
+        for (int i = 1; i < chunks; i++) partial[i] = TensorArena.Allocate(wLen, clear: true);
+        fixed (float* px = x, pdy = dy, pdw = dw)
+        {
+            var body = new WeightBody { G = g, X = px, Dy = pdy, Dw = pdw, Chunks = chunks, Partial = partial };
+            if (chunks == 1) body.Invoke(0);
+            else WorkerPool.ParallelFor(chunks, body);
+        }
+        for (int i = 1; i < chunks; i++)
+            System.Numerics.Tensors.TensorPrimitives.Add(dw[..wLen], partial[i].AsSpan(0, wLen), dw[..wLen]);
+    }
+
+    private struct WeightBody : IParallelForBody
+    {
+        public ConvGeometry G;
+        public float* X, Dy, Dw;
+        public int Chunks;
+        public float[][] Partial;
+
+        public readonly void Invoke(int index)
+        {
+            var g = G;
+            int start = (int)((long)g.N * index / Chunks), end = (int)((long)g.N * (index + 1) / Chunks);
+            int v = WeightVector;
+            var (to, tc) = WeightTileShape;
+            int hp = g.OH + (g.KH - 1) * g.DH, wp = g.OW + (g.KW - 1) * g.DW;
+            int plane = hp * wp;
+            int grid = (g.OH * wp + v - 1) / v * v;
+            // Reads reach (KW − 1)·DW + V floats past a plane (multiplied by zeros of the gradient).
+            int planeS = plane + (g.KW - 1) * g.DW + v;
+            // Images per pass: enough grid (≥ 1024 floats, 64 vector steps of 16 multiply-adds) to
+            // amortise the tile's 16 lane sums and its scatter into dw, at most 32 images.
+            int nb = Math.Clamp((1024 + grid - 1) / grid, 1, 32);
+            int taps = g.KH * g.KW;
+            int* offsets = stackalloc int[taps];
+            for (int i = 0; i < g.KH; i++)
+                for (int k = 0; k < g.KW; k++) offsets[i * g.KW + k] = i * g.DH * wp + k * g.DW;
+            long xImage = (long)g.Cg * planeS, dImage = (long)g.Og * grid;
+            long inImage = (long)g.C * g.H * g.W, outImage = (long)g.O * g.P;
+            float* sums = stackalloc float[16];
+            fixed (float* buf = ConvDirect.Scratch(nb * (xImage + dImage)), part = Partial[index])
+            {
+                float* dwBase = index == 0 ? Dw : part;
+                float* xs = buf, ds = buf + nb * xImage;
+                for (int gi = 0; gi < g.Groups; gi++)
+                    for (int n0 = start; n0 < end; n0 += nb)
+                    {
+                        int count = Math.Min(nb, end - n0);
+                        for (int b = 0; b < count; b++)
+                        {
+                            long n = n0 + b;
+                            float* xb = xs + b * xImage;
+                            for (int c = 0; c < g.Cg; c++)
+                            {
+                                ConvDirect.Pad(X + n * inImage + ((long)gi * g.Cg + c) * g.H * g.W, 1, g.H, g.W, xb + c * planeS, hp, wp, g.PH, g.PW);
+                                new Span<float>(xb + c * planeS + plane, planeS - plane).Clear();
+                            }
+                            float* db = ds + b * dImage;
+                            for (int o = 0; o < g.Og; o++)
+                            {
+                                float* src = Dy + n * outImage + ((long)gi * g.Og + o) * g.P;
+                                float* dst = db + (long)o * grid;
+                                new Span<float>(dst, grid).Clear();
+                                for (int r = 0; r < g.OH; r++)
+                                    Buffer.MemoryCopy(src + r * g.OW, dst + r * wp, g.OW * 4L, g.OW * 4L);
+                            }
+                        }
+                        float* dwg = dwBase + (long)gi * g.Og * g.K;
+                        for (int o0 = 0; o0 < g.Og; o0 += to)
+                            for (int c0 = 0; c0 < g.Cg; c0 += tc)
+                                for (int t = 0; t < taps; t++)
+                                {
+                                    // Rows past the last channel repeat the last one; their sums are dropped.
+                                    int oLast = g.Og - 1, cLast = g.Cg - 1;
+                                    if (to == 4)
+                                        WeightTile4x4(ds, o0, oLast, grid, dImage, xs + offsets[t], c0, cLast, planeS, xImage, count, sums);
+                                    else
+                                        WeightTile2x4(ds, o0, oLast, grid, dImage, xs + offsets[t], c0, cLast, planeS, xImage, count, sums);
+                                    for (int r = 0; r < to && o0 + r < g.Og; r++)
+                                        for (int q = 0; q < tc && c0 + q < g.Cg; q++)
+                                            dwg[((long)(o0 + r) * g.Cg + c0 + q) * taps + t] += sums[r * 4 + q];
+                                }
+                    }
+            }
+        }
+    }
+
+    // sums[r·4 + q] = Σ_b Σ_p d[b, o0 + r, p] · x[b, c0 + q, p] over `count` images of `len` grid floats.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightTile4x4(float* d, int o0, int oLast, int len, long dImage, float* x, int c0, int cLast, int planeS, long xImage, int count, float* sums)
+    {
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        nint d0 = (nint)o0 * len, d1 = (nint)Math.Min(o0 + 1, oLast) * len, d2 = (nint)Math.Min(o0 + 2, oLast) * len, d3 = (nint)Math.Min(o0 + 3, oLast) * len;
+        nint x0 = (nint)c0 * planeS, x1 = (nint)Math.Min(c0 + 1, cLast) * planeS, x2 = (nint)Math.Min(c0 + 2, cLast) * planeS, x3 = (nint)Math.Min(c0 + 3, cLast) * planeS;
+        for (int b = 0; b < count; b++, d += dImage, x += xImage)
+            for (nint p = 0; p < len; p += 16)
+            {
+                var a0 = Vector512.Load(d + d0 + p); var a1 = Vector512.Load(d + d1 + p);
+                var a2 = Vector512.Load(d + d2 + p); var a3 = Vector512.Load(d + d3 + p);
+                var b0 = Vector512.Load(x + x0 + p);
+                s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10);
+                s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30);
+                var b1 = Vector512.Load(x + x1 + p);
+                s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11);
+                s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31);
+                var b2 = Vector512.Load(x + x2 + p);
+                s02 = Vector512.FusedMultiplyAdd(a0, b2, s02); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                s22 = Vector512.FusedMultiplyAdd(a2, b2, s22); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                var b3 = Vector512.Load(x + x3 + p);
+                s03 = Vector512.FusedMultiplyAdd(a0, b3, s03); s13 = Vector512.FusedMultiplyAdd(a1, b3, s13);
+                s23 = Vector512.FusedMultiplyAdd(a2, b3, s23); s33 = Vector512.FusedMultiplyAdd(a3, b3, s33);
+            }
+        sums[0] = Vector512.Sum(s00); sums[1] = Vector512.Sum(s01); sums[2] = Vector512.Sum(s02); sums[3] = Vector512.Sum(s03);
+        sums[4] = Vector512.Sum(s10); sums[5] = Vector512.Sum(s11); sums[6] = Vector512.Sum(s12); sums[7] = Vector512.Sum(s13);
+        sums[8] = Vector512.Sum(s20); sums[9] = Vector512.Sum(s21); sums[10] = Vector512.Sum(s22); sums[11] = Vector512.Sum(s23);
+        sums[12] = Vector512.Sum(s30); sums[13] = Vector512.Sum(s31); sums[14] = Vector512.Sum(s32); sums[15] = Vector512.Sum(s33);
+    }
+
+    // The 256-bit tile: 2 output × 4 input channels (8 accumulators + 6 operands of 16 registers).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightTile2x4(float* d, int o0, int oLast, int len, long dImage, float* x, int c0, int cLast, int planeS, long xImage, int count, float* sums)
+    {
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        nint d0 = (nint)o0 * len, d1 = (nint)Math.Min(o0 + 1, oLast) * len;
+        nint x0 = (nint)c0 * planeS, x1 = (nint)Math.Min(c0 + 1, cLast) * planeS, x2 = (nint)Math.Min(c0 + 2, cLast) * planeS, x3 = (nint)Math.Min(c0 + 3, cLast) * planeS;
+        for (int b = 0; b < count; b++, d += dImage, x += xImage)
+            for (nint p = 0; p < len; p += 8)
+            {
+                var a0 = Vector256.Load(d + d0 + p); var a1 = Vector256.Load(d + d1 + p);
+                var b0 = Vector256.Load(x + x0 + p);
+                s00 = Vector256.FusedMultiplyAdd(a0, b0, s00); s10 = Vector256.FusedMultiplyAdd(a1, b0, s10);
+                var b1 = Vector256.Load(x + x1 + p);
+                s01 = Vector256.FusedMultiplyAdd(a0, b1, s01); s11 = Vector256.FusedMultiplyAdd(a1, b1, s11);
+                var b2 = Vector256.Load(x + x2 + p);
+                s02 = Vector256.FusedMultiplyAdd(a0, b2, s02); s12 = Vector256.FusedMultiplyAdd(a1, b2, s12);
+                var b3 = Vector256.Load(x + x3 + p);
+                s03 = Vector256.FusedMultiplyAdd(a0, b3, s03); s13 = Vector256.FusedMultiplyAdd(a1, b3, s13);
+            }
+        sums[0] = Vector256.Sum(s00); sums[1] = Vector256.Sum(s01); sums[2] = Vector256.Sum(s02); sums[3] = Vector256.Sum(s03);
+        sums[4] = Vector256.Sum(s10); sums[5] = Vector256.Sum(s11); sums[6] = Vector256.Sum(s12); sums[7] = Vector256.Sum(s13);
     }
 }
