@@ -21,9 +21,16 @@ namespace Nabla.Kernels;
 /// The weights are packed once per call into MR-row panels ordered (tap, channel), as the packed
 /// GEMM packs A. The input gradient is the same correlation of the padded output gradient with the
 /// weights rotated by 180° and their channel axes swapped (the notes' full convolution), so one
-/// kernel serves the forward pass, the input gradient and the transposed convolution. The weight
-/// gradient stays on im2col + GEMM. The tile is 8×32 with 512-bit vectors where the GEMM runs its
-/// AVX-512 path and 6×16 with 256-bit vectors on its AVX2 path (the same tiles as its micro-kernels).
+/// kernel serves the forward pass, the input gradient and the transposed convolution. The tile is
+/// 8×32 with 512-bit vectors where the GEMM runs its AVX-512 path and 6×16 with 256-bit vectors on
+/// its AVX2 path (the same tiles as its micro-kernels). Tiles are stored whole into a grid-shaped
+/// buffer, and one vectorised pass moves the valid columns into the output with the bias.
+/// </para>
+/// <para>
+/// The weight gradient dw[o, c, t] = Σₙ Σ_p dy[n, o, p] · pad[n, c, p + offset(t)] is a set of
+/// dot products along the grid: a tile of 4 output × 4 input channels (2 × 4 with 256-bit vectors)
+/// keeps its vector accumulators over a few images' grids (the output gradient laid on the same
+/// grid with zeros in the dropped columns), then sums each across its lanes once.
 /// </para>
 /// </remarks>
 internal static unsafe class ConvImplicit
@@ -36,10 +43,11 @@ internal static unsafe class ConvImplicit
 
     /// <summary>
     /// Whether <paramref name="pass"/> of <paramref name="g"/> runs here: when forced
-    /// (<see cref="ConvPath.Implicit"/>), or by default when the grid wastes at most a third of the
-    /// tile columns on the dropped padding columns and the last partial tile, the register tile's
-    /// rows are at least half filled, and each tile has enough depth (K ≥ 16) to amortise its
-    /// write-out. A 1×1 convolution stays a plain GEMM on the image.
+    /// (<see cref="ConvPath.Implicit"/>), or by default when the grid wastes at most a third of its
+    /// columns on the dropped padding columns and the last partial tile, and the channels fill a
+    /// tile at least half (forward and input gradient: the tile's rows, with a depth K ≥ 16 to
+    /// amortise its write-out; weight gradient: both channel counts reach the tile's). A 1×1
+    /// convolution stays a plain GEMM on the image.
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
@@ -204,28 +212,31 @@ internal static unsafe class ConvImplicit
             int blocks = (j.Cout + mr - 1) / mr;
             long panel = (long)taps * j.Cin * mr;
             long inImage = (long)j.Groups * j.Cin * j.H * j.W, outImage = (long)j.Groups * j.Cout * j.OH * j.OW;
-            float* tile = stackalloc float[8 * 32];
-            fixed (float* buf = ConvDirect.Scratch(padLength))
+            // The kernel stores whole tiles into a grid-shaped buffer ([blocks·MR, tiles·NR]); one
+            // vectorised pass then moves the valid columns into the output, adding the bias.
+            int ldc = tiles * nr;
+            fixed (float* buf = ConvDirect.Scratch(padLength + (long)blocks * mr * ldc))
             {
+                float* ybuf = buf + padLength;
                 new Span<float>(buf + (long)j.Cin * plane, (int)(padLength - (long)j.Cin * plane)).Clear();
+                int g0 = t0 * nr, g1 = Math.Min(t1 * nr, grid);
                 for (int n = n0; n < n1; n++)
                 {
                     for (int gi = 0; gi < j.Groups; gi++)
                     {
                         ConvDirect.Pad(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, hp, wp, j.Top, j.Left);
-                        float* outg = j.Out + n * outImage + (long)gi * j.Cout * j.OH * j.OW;
                         float* packed = j.Packed + (long)gi * blocks * panel;
-                        float* bias = j.Bias == null ? null : j.Bias + gi * j.Cout;
                         for (int t = t0; t < t1; t++)
                         {
                             int p0 = t * nr;
                             for (int b = 0; b < blocks; b++)
                             {
-                                if (mr == 8) Kernel8x32(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, tile);
-                                else Kernel6x16(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, tile);
-                                WriteTile(tile, nr, Math.Min(mr, j.Cout - b * mr), b * mr, p0, wp, j.OH, j.OW, outg, bias, j.Accumulate);
+                                if (mr == 8) Kernel8x32(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, ybuf + (long)b * mr * ldc + p0, ldc);
+                                else Kernel6x16(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, ybuf + (long)b * mr * ldc + p0, ldc);
                             }
                         }
+                        Compact(ybuf, ldc, g0, g1, wp, j.OH, j.OW, j.Cout, j.Out + n * outImage + (long)gi * j.Cout * j.OH * j.OW,
+                            j.Bias == null ? null : j.Bias + gi * j.Cout, j.Accumulate);
                     }
                     if (j.Act != Activation.None && j.Parts == 1)
                         ConvKernels.Activate(new Span<float>(j.Out + n * outImage, (int)outImage), j.Act);
@@ -234,6 +245,49 @@ internal static unsafe class ConvImplicit
             // With the grid split, each part activates the positions it wrote (whole rows of its tiles).
             if (j.Act != Activation.None && j.Parts > 1) ActivateParts(j, n0, t0 * nr, Math.Min(t1 * nr, grid), wp);
         }
+    }
+
+    // output[o, r, v] (= s + bias[o] | += s) for the grid positions p = r·wp + v in [g0, g1) with v < ow,
+    // s = ybuf[o·ldc + p].
+    private static void Compact(float* ybuf, int ldc, int g0, int g1, int wp, int oh, int ow, int cout, float* output, float* bias, bool accumulate)
+    {
+        long plane = (long)oh * ow;
+        for (int o = 0; o < cout; o++)
+        {
+            float* src = ybuf + (long)o * ldc;
+            float* dst = output + o * plane;
+            float b = bias == null ? 0f : bias[o];
+            for (int p = g0; p < g1;)
+            {
+                int r = p / wp, v = p - r * wp, run = Math.Min(wp - v, g1 - p);
+                if (v < ow)
+                {
+                    int len = Math.Min(run, ow - v);
+                    if (accumulate) AddRun(src + p, dst + r * ow + v, len);
+                    else CopyRun(src + p, dst + r * ow + v, len, b);
+                }
+                p += run;
+            }
+        }
+    }
+
+    // d[0, n) = s[0, n) + b.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(float* s, float* d, int n, float b)
+    {
+        int i = 0;
+        var vb = Vector256.Create(b);
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(s + i) + vb, d + i);
+        for (; i < n; i++) d[i] = s[i] + b;
+    }
+
+    // d[0, n) += s[0, n).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRun(float* s, float* d, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(d + i) + Vector256.Load(s + i), d + i);
+        for (; i < n; i++) d[i] += s[i];
     }
 
     private static void ActivateParts(in Job j, int n, int g0, int g1, int wp)
@@ -251,39 +305,11 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    // Copies the tile's valid rows and columns (grid columns before OW, grid rows before OH) into the
-    // output planes, adding the bias or accumulating.
-    private static void WriteTile(float* tile, int nr, int rows, int o0, int p0, int wp, int oh, int ow, float* output, float* bias, bool accumulate)
-    {
-        long plane = (long)oh * ow;
-        int j = 0, r = p0 / wp, v = p0 % wp;
-        while (j < nr && r < oh)
-        {
-            int run = Math.Min(nr - j, wp - v);
-            int valid = Math.Min(run, ow - v);
-            if (valid > 0)
-                for (int i = 0; i < rows; i++)
-                {
-                    float* s = tile + i * nr + j;
-                    float* d = output + (o0 + i) * plane + r * ow + v;
-                    if (accumulate) for (int k = 0; k < valid; k++) d[k] += s[k];
-                    else
-                    {
-                        float b = bias == null ? 0f : bias[o0 + i];
-                        for (int k = 0; k < valid; k++) d[k] = s[k] + b;
-                    }
-                }
-            j += run;
-            r++;
-            v = 0;
-        }
-    }
-
     // ------------------------------------------------------------------ micro-kernels
 
-    // tile[8, 32] = Σ_t Σ_c a[(t·cin + c)·8 + i] · b[offsets[t] + c·plane + 0..32).
+    // y[i·ldc + 0..32) = Σ_t Σ_c a[(t·cin + c)·8 + i] · b[offsets[t] + c·plane + 0..32), i < 8.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* tile)
+    private static void Kernel8x32(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* y, nint ldc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -323,19 +349,19 @@ internal static unsafe class ConvImplicit
                 bt += plane;
             }
         }
-        Vector512.Store(c00, tile); Vector512.Store(c01, tile + 16);
-        Vector512.Store(c10, tile + 32); Vector512.Store(c11, tile + 48);
-        Vector512.Store(c20, tile + 64); Vector512.Store(c21, tile + 80);
-        Vector512.Store(c30, tile + 96); Vector512.Store(c31, tile + 112);
-        Vector512.Store(c40, tile + 128); Vector512.Store(c41, tile + 144);
-        Vector512.Store(c50, tile + 160); Vector512.Store(c51, tile + 176);
-        Vector512.Store(c60, tile + 192); Vector512.Store(c61, tile + 208);
-        Vector512.Store(c70, tile + 224); Vector512.Store(c71, tile + 240);
+        Vector512.Store(c00, y); Vector512.Store(c01, y + 16); y += ldc;
+        Vector512.Store(c10, y); Vector512.Store(c11, y + 16); y += ldc;
+        Vector512.Store(c20, y); Vector512.Store(c21, y + 16); y += ldc;
+        Vector512.Store(c30, y); Vector512.Store(c31, y + 16); y += ldc;
+        Vector512.Store(c40, y); Vector512.Store(c41, y + 16); y += ldc;
+        Vector512.Store(c50, y); Vector512.Store(c51, y + 16); y += ldc;
+        Vector512.Store(c60, y); Vector512.Store(c61, y + 16); y += ldc;
+        Vector512.Store(c70, y); Vector512.Store(c71, y + 16);
     }
 
-    // tile[6, 16] = Σ_t Σ_c a[(t·cin + c)·6 + i] · b[offsets[t] + c·plane + 0..16).
+    // y[i·ldc + 0..16) = Σ_t Σ_c a[(t·cin + c)·6 + i] · b[offsets[t] + c·plane + 0..16), i < 6.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* tile)
+    private static void Kernel6x16(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* y, nint ldc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -368,12 +394,12 @@ internal static unsafe class ConvImplicit
                 bt += plane;
             }
         }
-        Vector256.Store(c00, tile); Vector256.Store(c01, tile + 8);
-        Vector256.Store(c10, tile + 16); Vector256.Store(c11, tile + 24);
-        Vector256.Store(c20, tile + 32); Vector256.Store(c21, tile + 40);
-        Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
-        Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
-        Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
+        Vector256.Store(c00, y); Vector256.Store(c01, y + 8); y += ldc;
+        Vector256.Store(c10, y); Vector256.Store(c11, y + 8); y += ldc;
+        Vector256.Store(c20, y); Vector256.Store(c21, y + 8); y += ldc;
+        Vector256.Store(c30, y); Vector256.Store(c31, y + 8); y += ldc;
+        Vector256.Store(c40, y); Vector256.Store(c41, y + 8); y += ldc;
+        Vector256.Store(c50, y); Vector256.Store(c51, y + 8);
     }
 
     // ------------------------------------------------------------------ weight gradient
