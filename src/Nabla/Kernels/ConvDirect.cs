@@ -76,9 +76,10 @@ internal static unsafe class ConvDirect
     /// depthwise convolutions (groups = channels, multiplier ≤ 3). Then each group's GEMM has an
     /// inner dimension of only KH·KW and fills at most half of the GEMM's register tile (6 or 8
     /// rows), so im2col and the tile's empty rows cost more than the multiply-adds. A rule from the
-    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) runs its forward and
-    /// input-gradient passes on the GEMM (on Zen 4 as fast forward, 2.3× faster for the input
-    /// gradient) and its weight gradient here (1.6× faster: the 6×25 result is less than one tile).
+    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) runs its forward pass on
+    /// the implicit GEMM (<see cref="ConvImplicit"/>), its input gradient (when one is needed) on
+    /// im2col + GEMM (on Zen 4 2.3× faster than here) and its weight gradient here (1.6× faster:
+    /// the 6×25 result is less than one tile). Checked before <see cref="ConvImplicit.Choose"/>.
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
