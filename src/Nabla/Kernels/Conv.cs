@@ -132,7 +132,7 @@ internal static class ConvKernels
     // d[0, n) ← s[0, n) for the short runs of im2col: one or two (overlapping) vectors for up to 16
     // floats, a vector loop beyond, no call.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void CopyRun(float* s, float* d, int n)
+    internal static unsafe void CopyRun(float* s, float* d, int n)
     {
         if (!Vector256.IsHardwareAccelerated || !Vector128.IsHardwareAccelerated)
         {

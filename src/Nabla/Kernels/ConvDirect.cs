@@ -110,16 +110,46 @@ internal static unsafe class ConvDirect
     private static int RoundUp(int v, int m) => (v + m - 1) / m * m;
 
     // dst[p, r, c] = src[p, r − top, c − left] inside src, 0 elsewhere (top/left may be negative: crop).
-    internal static void Pad(float* src, int planes, int h, int w, float* dst, int hp, int wp, int top, int left)
+    internal static void Pad(float* src, int planes, int h, int w, float* dst, int hp, int wp, int top, int left) =>
+        Pad(src, planes, h, w, dst, hp, wp, top, left, (long)hp * wp, bordersClear: false);
+
+    /// <summary>
+    /// dst[p·planeStride + r·wp + c] = src[p, r − top, c − left] inside src, 0 elsewhere. With
+    /// <paramref name="bordersClear"/> the zeros around the image are already there (the same
+    /// geometry was padded into this buffer before) and only the image rows are copied: the
+    /// convolutions pad every image of a batch into one buffer, and clearing it whole each time cost
+    /// as much as the copy (13 % of a ResNet training step, profiled).
+    /// </summary>
+    internal static void Pad(float* src, int planes, int h, int w, float* dst, int hp, int wp, int top, int left, long planeStride, bool bordersClear)
     {
-        new Span<float>(dst, planes * hp * wp).Clear();
         int r0 = Math.Max(0, top), r1 = Math.Min(hp, h + top);
         int c0 = Math.Max(0, left), c1 = Math.Min(wp, w + left);
-        if (r0 >= r1 || c0 >= c1) return;
-        int len = c1 - c0;
+        bool empty = r0 >= r1 || c0 >= c1;
         for (int p = 0; p < planes; p++)
-            for (int r = r0; r < r1; r++)
-                Buffer.MemoryCopy(src + ((long)p * h + r - top) * w + c0 - left, dst + ((long)p * hp + r) * wp + c0, len * 4L, len * 4L);
+        {
+            float* d = dst + p * planeStride;
+            if (empty)
+            {
+                if (!bordersClear) new Span<float>(d, hp * wp).Clear();
+                continue;
+            }
+            if (!bordersClear)
+            {
+                new Span<float>(d, r0 * wp).Clear();
+                new Span<float>(d + (long)r1 * wp, (hp - r1) * wp).Clear();
+            }
+            float* s = src + ((long)p * h + r0 - top) * w + c0 - left;
+            for (int r = r0; r < r1; r++, s += w)
+            {
+                float* row = d + (long)r * wp;
+                if (!bordersClear)
+                {
+                    for (int c = 0; c < c0; c++) row[c] = 0f;
+                    for (int c = c1; c < wp; c++) row[c] = 0f;
+                }
+                ConvKernels.CopyRun(s, row + c0, c1 - c0);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ the correlation core
@@ -307,7 +337,7 @@ internal static unsafe class ConvDirect
                     float* yn = Y + (long)n * outImage;
                     for (int gi = 0; gi < g.Groups; gi++)
                     {
-                        Pad(X + (long)n * inImage + (long)gi * inGroup, g.Cg, g.H, g.W, buf, hp, wp, g.PH, g.PW);
+                        Pad(X + (long)n * inImage + (long)gi * inGroup, g.Cg, g.H, g.W, buf, hp, wp, g.PH, g.PW, (long)hp * wp, bordersClear: n > start || gi > 0);
                         Correlate(buf, g.Cg, hp, wp, Wt + (long)gi * g.Og * g.K, g.Og, g.KH, g.KW, g.SH, g.DH, g.DW,
                             Bias == null ? null : Bias + gi * g.Og, yn + (long)gi * g.Og * g.P, g.OH, g.OW, accumulate: false);
                     }
@@ -361,7 +391,7 @@ internal static unsafe class ConvDirect
                 for (int n = start; n < end; n++)
                     for (int gi = 0; gi < g.Groups; gi++)
                     {
-                        Pad(Dy + (long)n * outImage + (long)gi * g.Og * g.P, g.Og, g.OH, g.OW, buf, hp, wp, top, left);
+                        Pad(Dy + (long)n * outImage + (long)gi * g.Og * g.P, g.Og, g.OH, g.OW, buf, hp, wp, top, left, (long)hp * wp, bordersClear: n > start || gi > 0);
                         Correlate(buf, g.Og, hp, wp, WT + (long)gi * g.Og * g.K, g.Cg, g.KH, g.KW, 1, g.DH, g.DW,
                             null, Dx + (long)n * inImage + (long)gi * inGroup, g.H, g.W, accumulate: true);
                     }
@@ -410,9 +440,10 @@ internal static unsafe class ConvDirect
                 for (int n = start; n < end; n++)
                     for (int gi = 0; gi < g.Groups; gi++)
                     {
-                        Pad(X + (long)n * inImage + (long)gi * inGroup, g.Cg, g.H, g.W, buf, hp, wp, g.PH, g.PW);
+                        bool clean = n > start || gi > 0; // the zeros stay from the first image padded here
+                        Pad(X + (long)n * inImage + (long)gi * inGroup, g.Cg, g.H, g.W, buf, hp, wp, g.PH, g.PW, (long)hp * wp, clean);
                         // dy rows widened to whole vectors with zeros, so the tail lanes add nothing.
-                        Pad(Dy + (long)n * outImage + (long)gi * g.Og * g.P, g.Og, g.OH, g.OW, dyp, g.OH, owp, 0, 0);
+                        Pad(Dy + (long)n * outImage + (long)gi * g.Og * g.P, g.Og, g.OH, g.OW, dyp, g.OH, owp, 0, 0, (long)g.OH * owp, clean);
                         WeightCore(buf, g.Cg, hp, wp, dyp, g.Og, g.OH, owp, g.KH, g.KW, g.SH, g.DH, g.DW, dw + (long)gi * g.Og * g.K);
                     }
             }

@@ -224,7 +224,9 @@ internal static unsafe class ConvImplicit
                 {
                     for (int gi = 0; gi < j.Groups; gi++)
                     {
-                        ConvDirect.Pad(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, hp, wp, j.Top, j.Left);
+                        // The zeros around the image stay from the first image padded here.
+                        ConvDirect.Pad(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, hp, wp, j.Top, j.Left,
+                            plane, bordersClear: n > n0 || gi > 0);
                         float* packed = j.Packed + (long)gi * blocks * panel;
                         for (int t = t0; t < t1; t++)
                         {
@@ -461,6 +463,7 @@ internal static unsafe class ConvImplicit
             {
                 float* dwBase = index == 0 ? Dw : part;
                 float* xs = buf, ds = buf + nb * xImage;
+                int cleanSlots = 0;
                 for (int gi = 0; gi < g.Groups; gi++)
                     for (int n0 = start; n0 < end; n0 += nb)
                     {
@@ -468,22 +471,22 @@ internal static unsafe class ConvImplicit
                         for (int b = 0; b < count; b++)
                         {
                             long n = n0 + b;
+                            // A slot's zeros (borders, slack, dropped grid columns) stay from its first use.
+                            bool clean = b < cleanSlots;
                             float* xb = xs + b * xImage;
-                            for (int c = 0; c < g.Cg; c++)
-                            {
-                                ConvDirect.Pad(X + n * inImage + ((long)gi * g.Cg + c) * g.H * g.W, 1, g.H, g.W, xb + c * planeS, hp, wp, g.PH, g.PW);
-                                new Span<float>(xb + c * planeS + plane, planeS - plane).Clear();
-                            }
+                            if (!clean)
+                                for (int c = 0; c < g.Cg; c++) new Span<float>(xb + c * planeS + plane, planeS - plane).Clear();
+                            ConvDirect.Pad(X + n * inImage + (long)gi * g.Cg * g.H * g.W, g.Cg, g.H, g.W, xb, hp, wp, g.PH, g.PW, planeS, clean);
                             float* db = ds + b * dImage;
+                            if (!clean) new Span<float>(db, (int)dImage).Clear();
                             for (int o = 0; o < g.Og; o++)
                             {
                                 float* src = Dy + n * outImage + ((long)gi * g.Og + o) * g.P;
                                 float* dst = db + (long)o * grid;
-                                new Span<float>(dst, grid).Clear();
-                                for (int r = 0; r < g.OH; r++)
-                                    Buffer.MemoryCopy(src + r * g.OW, dst + r * wp, g.OW * 4L, g.OW * 4L);
+                                for (int r = 0; r < g.OH; r++) ConvKernels.CopyRun(src + r * g.OW, dst + r * wp, g.OW);
                             }
                         }
+                        cleanSlots = Math.Max(cleanSlots, count);
                         float* dwg = dwBase + (long)gi * g.Og * g.K;
                         for (int o0 = 0; o0 < g.Og; o0 += to)
                             for (int c0 = 0; c0 < g.Cg; c0 += tc)
