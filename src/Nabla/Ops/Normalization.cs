@@ -33,44 +33,8 @@ public static partial class Ops
         var invStd = new float[c];
         var xhat = Tensor.Uninitialized(x.Shape);
         var y = Tensor.Uninitialized(x.Shape);
-        for (int ch = 0; ch < c; ch++)
-        {
-            float mu, variance;
-            if (training)
-            {
-                double sum = 0;
-                for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(x.Data.Slice((i * c + ch) * s, s));
-                mu = (float)(sum / m);
-                double sq = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    var dst = xhat.Data.Slice((i * c + ch) * s, s);
-                    TensorPrimitives.Subtract(x.Data.Slice((i * c + ch) * s, s), mu, dst);
-                    sq += TensorPrimitives.SumOfSquares(dst);
-                }
-                variance = (float)(sq / m);
-                if (runningMean is not null) runningMean.Data[ch] = (1 - momentum) * runningMean.Data[ch] + momentum * mu;
-                if (runningVar is not null) runningVar.Data[ch] = (1 - momentum) * runningVar.Data[ch] + momentum * (float)(sq / (m - 1));
-            }
-            else
-            {
-                mu = runningMean!.Data[ch];
-                variance = runningVar!.Data[ch];
-                for (int i = 0; i < n; i++) TensorPrimitives.Subtract(x.Data.Slice((i * c + ch) * s, s), mu, xhat.Data.Slice((i * c + ch) * s, s));
-            }
-            mean[ch] = mu;
-            float inv = 1f / MathF.Sqrt(variance + eps);
-            invStd[ch] = inv;
-            float gamma = weight?.Data[ch] ?? 1f, beta = bias?.Data[ch] ?? 0f;
-            for (int i = 0; i < n; i++)
-            {
-                var xh = xhat.Data.Slice((i * c + ch) * s, s);
-                var yd = y.Data.Slice((i * c + ch) * s, s);
-                TensorPrimitives.Multiply(xh, inv, xh);
-                TensorPrimitives.Multiply(xh, gamma, yd);
-                TensorPrimitives.Add(yd, beta, yd);
-            }
-        }
+        Kernels.BatchNormKernels.Forward(x.data, xhat.data, y.data, n, c, s, weight?.data, bias?.data,
+            runningMean?.data, runningVar?.data, training, momentum, eps, mean, invStd);
         bool needs = GradMode.IsEnabled && (x.RequiresGrad || (weight?.RequiresGrad ?? false) || (bias?.RequiresGrad ?? false));
         if (!needs) return y;
         var parents = new List<Tensor> { x };
@@ -78,35 +42,10 @@ public static partial class Ops
         if (bias is not null) parents.Add(bias);
         return Graph.Record(y, op, parents.ToArray(), gy =>
         {
-            var dx = x.RequiresGrad ? x.GradBuffer().Data : default;
-            var dgamma = weight is { RequiresGrad: true } ? weight.GradBuffer().Data : default;
-            var dbeta = bias is { RequiresGrad: true } ? bias.GradBuffer().Data : default;
-            for (int ch = 0; ch < c; ch++)
-            {
-                double sdy = 0, sdyx = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    sdy += TensorPrimitives.Sum(gy.Data.Slice(off, s));
-                    sdyx += TensorPrimitives.Dot(gy.Data.Slice(off, s), xhat.Data.Slice(off, s));
-                }
-                if (!dgamma.IsEmpty) dgamma[ch] += (float)sdyx;
-                if (!dbeta.IsEmpty) dbeta[ch] += (float)sdy;
-                if (dx.IsEmpty) continue;
-                float scale = (weight?.Data[ch] ?? 1f) * invStd[ch];
-                float meanDy = (float)(sdy / m), meanDyx = (float)(sdyx / m);
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    var d = dx.Slice(off, s);
-                    var g = gy.Data.Slice(off, s);
-                    var xh = xhat.Data.Slice(off, s);
-                    if (training)
-                        for (int k = 0; k < s; k++) d[k] += scale * (g[k] - meanDy - xh[k] * meanDyx);
-                    else
-                        TensorPrimitives.MultiplyAdd(g, scale, d, d);
-                }
-            }
+            var dx = x.RequiresGrad ? x.GradBuffer().data : null;
+            var dgamma = weight is { RequiresGrad: true } ? weight.GradBuffer().data : null;
+            var dbeta = bias is { RequiresGrad: true } ? bias.GradBuffer().data : null;
+            Kernels.BatchNormKernels.Backward(gy.data, xhat.data, dx, dgamma, dbeta, n, c, s, weight?.data, invStd, training);
         });
     }
 }
