@@ -76,10 +76,11 @@ internal static unsafe class ConvDirect
     /// depthwise convolutions (groups = channels, multiplier ≤ 3). Then each group's GEMM has an
     /// inner dimension of only KH·KW and fills at most half of the GEMM's register tile (6 or 8
     /// rows), so im2col and the tile's empty rows cost more than the multiply-adds. A rule from the
-    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) runs its forward pass on
-    /// the implicit GEMM (<see cref="ConvImplicit"/>), its input gradient (when one is needed) on
-    /// im2col + GEMM (on Zen 4 2.3× faster than here) and its weight gradient here (1.6× faster:
-    /// the 6×25 result is less than one tile). Checked before <see cref="ConvImplicit.Choose"/>.
+    /// shape, not a timing constant. LeNet's first layer (1 → 6, one group) runs its forward pass and
+    /// weight gradient on the implicit GEMM (<see cref="ConvImplicit"/>), its input gradient (when
+    /// one is needed) on im2col + GEMM (on Zen 4 2.3× faster than here); without the implicit kernel
+    /// its weight gradient runs here (1.6× faster than the GEMM: the 6×25 result is less than one
+    /// tile). Checked before <see cref="ConvImplicit.Choose"/>.
     /// </summary>
     public static bool Choose(in ConvGeometry g, ConvPass pass)
     {
@@ -90,7 +91,8 @@ internal static unsafe class ConvDirect
         // The weight gradient of a one-input-channel group whose whole [Og, KH·KW] result is smaller
         // than one register tile (8×32 floats; LeNet's first layer: 6×25): the GEMM would run a
         // single, mostly empty tile per step of its long inner dimension (every output position).
-        return pass == ConvPass.BackwardWeight && g.Cg == 1 && g.Og * g.K <= 256;
+        // Where the implicit kernel runs, its dot-product tiles do better (51 vs 25 GFLOP/s on Zen 4).
+        return pass == ConvPass.BackwardWeight && g.Cg == 1 && g.Og * g.K <= 256 && !ConvImplicit.Choose(in g, pass);
     }
 
     // ------------------------------------------------------------------ scratch
