@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -99,7 +101,8 @@ internal static class PoolKernels
                     }
                     var io = indices.AsSpan(ob + oh * g.OW, g.OW);
                     int i0 = 2 * oh * g.W, i1 = i0 + g.W;
-                    for (int ow = 0; ow < yo.Length; ow++)
+                    int done = Avx2.IsSupported ? MaxWithIndices8(r0, r1, yo, io, i0, g.W) : 0;
+                    for (int ow = done; ow < yo.Length; ow++)
                     {
                         float best = r0[2 * ow];
                         int arg = i0 + 2 * ow;
@@ -124,6 +127,59 @@ internal static class PoolKernels
                 }
             }
         });
+    }
+
+    // Eight outputs at a time of the 2×2 pool with indices, branch-free (the scalar compares mispredict
+    // on real data: the pool was 12 % of a LeNet training step): the rows are split into even and odd
+    // columns and the four candidates compared in row-major order with the scalar rule, a candidate
+    // taken when it is greater or NaN while the best so far is not NaN. Returns how many outputs it
+    // wrote: all of them from eight on, none below.
+    private static unsafe int MaxWithIndices8(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, Span<float> y, Span<int> idx, int i0, int w)
+    {
+        int n = y.Length;
+        if (n < 8) return 0;
+        fixed (float* a = r0, b = r1, py = y)
+        fixed (int* pi = idx)
+        {
+            var lane2 = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            var one = Vector256.Create(1);
+            var down = Vector256.Create(w);
+            var downRight = Vector256.Create(w + 1);
+            // A ragged end is done by one more vector overlapping the last full one (same outputs again).
+            for (int ow = 0; ow < n; ow = ow + 16 <= n || ow + 8 == n ? ow + 8 : n - 8)
+            {
+                var (e0, o0) = EvenOdd(a + 2 * ow);
+                var (e1, o1) = EvenOdd(b + 2 * ow);
+                var best = e0;
+                var off = Vector256<int>.Zero;
+                Take(ref best, ref off, o0, one);
+                Take(ref best, ref off, e1, down);
+                Take(ref best, ref off, o1, downRight);
+                best.Store(py + ow);
+                (Vector256.Create(i0 + 2 * ow) + lane2 + off).Store(pi + ow);
+            }
+        }
+        return n;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref Vector256<float> best, ref Vector256<int> off, Vector256<float> v, Vector256<int> at)
+    {
+        var take = Vector256.GreaterThan(v, best) | (~Vector256.Equals(v, v) & Vector256.Equals(best, best));
+        best = Vector256.ConditionalSelect(take, v, best);
+        off = Vector256.ConditionalSelect(take.AsInt32(), at, off);
+    }
+
+    // The even and odd columns of 16 consecutive floats.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> Even, Vector256<float> Odd) EvenOdd(float* p)
+    {
+        var lo = Avx.LoadVector256(p);
+        var hi = Avx.LoadVector256(p + 8);
+        // Per 128-bit lane [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6]; the 64-bit permute restores the order.
+        var even = Avx.Shuffle(lo, hi, 0b10_00_10_00);
+        var odd = Avx.Shuffle(lo, hi, 0b11_01_11_01);
+        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
     }
 
     /// <summary>dx[plane][indices] += dy (the maximum gets all of the window's gradient, the others nothing).</summary>

@@ -296,6 +296,9 @@ public class ConvOpTests
     [InlineData(6, 6, false)]
     [InlineData(7, 9, false)]
     [InlineData(7, 9, true)]
+    [InlineData(5, 37, true)]   // 18 outputs a row: two vectors of eight and an overlapping third
+    [InlineData(4, 32, false)]  // 16: vectors only
+    [InlineData(6, 28, true)]   // LeNet's 14: the last vector overlaps the first
     public void Two_by_two_max_pooling_matches_a_window_loop_with_ties_nans_and_infinities(int h, int w, bool grad)
     {
         // The 2×2 stride-2 pool has its own kernel; the reference is the definition: the first
