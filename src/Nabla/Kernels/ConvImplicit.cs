@@ -144,17 +144,17 @@ internal static unsafe class ConvImplicit
 
     /// <summary>
     /// Packs w [O, C, taps] (or, rotated, the filter of the input gradient: [C, O, taps] with the
-    /// taps reversed) into panels of MR output rows: panel[(t·cin + c)·MR + r] = w'[ob + r, c, t],
+    /// taps reversed) into panels of MR output rows: panel[(c·taps + t)·MR + r] = w'[ob + r, c, t],
     /// zero for rows past the last channel.
     /// </summary>
     private static void Pack(float* w, int o, int c, int taps, bool rotate, float* dst, int mr)
     {
         int rows = rotate ? c : o, depth = rotate ? o : c;
         for (int rb = 0; rb < rows; rb += mr, dst += (long)taps * depth * mr)
-            for (int t = 0; t < taps; t++)
-                for (int d = 0; d < depth; d++)
+            for (int d = 0; d < depth; d++)
+                for (int t = 0; t < taps; t++)
                 {
-                    float* panel = dst + ((long)t * depth + d) * mr;
+                    float* panel = dst + ((long)d * taps + t) * mr;
                     for (int r = 0; r < mr; r++)
                     {
                         int row = rb + r;
@@ -208,10 +208,17 @@ internal static unsafe class ConvImplicit
             int t0 = (int)((long)tiles * part / j.Parts), t1 = (int)((long)tiles * (part + 1) / j.Parts);
             // Tiles read up to (KW − 1)·DW + NR floats past the last plane (into dropped columns only).
             long padLength = (long)j.Cin * plane + (j.KW - 1) * j.DW + nr;
-            int taps = j.KH * j.KW;
-            int* offsets = stackalloc int[taps];
-            for (int i = 0; i < j.KH; i++)
-                for (int k = 0; k < j.KW; k++) offsets[i * j.KW + k] = i * j.DH * wp + k * j.DW;
+            int taps = j.KH * j.KW, depth = taps * j.Cin;
+            // Where each of the K rows of B starts: channel plane plus tap shift, in the packed order
+            // (channel-major, so consecutive rows read the same plane shifted: the lines stay in L1).
+            // One flat loop over K, not a short channel loop per tap whose exits mispredict.
+            // (A pinned array where the table is too large for the stack, kept alive to the end.)
+            int[]? big = depth > 4096 ? GC.AllocateUninitializedArray<int>(depth, pinned: true) : null;
+            int* small = stackalloc int[big is null ? depth : 1];
+            int* offsets = big is null ? small : (int*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref big[0]);
+            for (int c = 0; c < j.Cin; c++)
+                for (int i = 0; i < j.KH; i++)
+                    for (int k = 0; k < j.KW; k++) offsets[(c * j.KH + i) * j.KW + k] = c * plane + i * j.DH * wp + k * j.DW;
             int blocks = (j.Cout + mr - 1) / mr;
             long panel = (long)taps * j.Cin * mr;
             long inImage = (long)j.Groups * j.Cin * j.H * j.W, outImage = (long)j.Groups * j.Cout * j.OH * j.OW;
@@ -236,8 +243,8 @@ internal static unsafe class ConvImplicit
                             int p0 = t * nr;
                             for (int b = 0; b < blocks; b++)
                             {
-                                if (mr == 8) Kernel8x32(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, ybuf + (long)b * mr * ldc + p0, ldc);
-                                else Kernel6x16(packed + b * panel, buf + p0, plane, offsets, taps, j.Cin, ybuf + (long)b * mr * ldc + p0, ldc);
+                                if (mr == 8) Kernel8x32(packed + b * panel, buf + p0, offsets, depth, ybuf + (long)b * mr * ldc + p0, ldc);
+                                else Kernel6x16(packed + b * panel, buf + p0, offsets, depth, ybuf + (long)b * mr * ldc + p0, ldc);
                             }
                         }
                         Compact(ybuf, ldc, g0, g1, wp, j.OH, j.OW, j.Cout, j.Out + n * outImage + (long)gi * j.Cout * j.OH * j.OW,
@@ -249,6 +256,7 @@ internal static unsafe class ConvImplicit
             }
             // With the grid split, each part activates the positions it wrote (whole rows of its tiles).
             if (j.Act != Activation.None && j.Parts > 1) ActivateParts(j, n0, t0 * nr, Math.Min(t1 * nr, grid), wp);
+            GC.KeepAlive(big);
         }
     }
 
@@ -312,47 +320,43 @@ internal static unsafe class ConvImplicit
 
     // ------------------------------------------------------------------ micro-kernels
 
-    // y[i·ldc + 0..32) = Σ_t Σ_c a[(t·cin + c)·8 + i] · b[offsets[t] + c·plane + 0..32), i < 8.
+    // y[i·ldc + 0..32) = Σ_k a[k·8 + i] · b[offsets[k] + 0..32), i < 8.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* y, nint ldc)
+    private static void Kernel8x32(float* a, float* b, int* offsets, int depth, float* y, nint ldc)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int t = 0; t < taps; t++)
+        for (int k = 0; k < depth; k++)
         {
-            float* bt = b + offsets[t];
-            for (int c = cin; c > 0; c--)
-            {
-                Vector512<float> b0 = Vector512.Load(bt);
-                Vector512<float> b1 = Vector512.Load(bt + 16);
-                Vector512<float> av = Vector512.Create(a[0]);
-                c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
-                av = Vector512.Create(a[1]);
-                c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
-                av = Vector512.Create(a[2]);
-                c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
-                av = Vector512.Create(a[3]);
-                c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
-                av = Vector512.Create(a[4]);
-                c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
-                av = Vector512.Create(a[5]);
-                c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
-                av = Vector512.Create(a[6]);
-                c60 = Vector512.FusedMultiplyAdd(av, b0, c60);
-                c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
-                av = Vector512.Create(a[7]);
-                c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
-                c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-                a += 8;
-                bt += plane;
-            }
+            float* bt = b + offsets[k];
+            Vector512<float> b0 = Vector512.Load(bt);
+            Vector512<float> b1 = Vector512.Load(bt + 16);
+            Vector512<float> av = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            av = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(av, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
+            av = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(av, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
+            a += 8;
         }
         Vector512.Store(c00, y); Vector512.Store(c01, y + 16); y += ldc;
         Vector512.Store(c10, y); Vector512.Store(c11, y + 16); y += ldc;
@@ -364,40 +368,36 @@ internal static unsafe class ConvImplicit
         Vector512.Store(c70, y); Vector512.Store(c71, y + 16);
     }
 
-    // y[i·ldc + 0..16) = Σ_t Σ_c a[(t·cin + c)·6 + i] · b[offsets[t] + c·plane + 0..16), i < 6.
+    // y[i·ldc + 0..16) = Σ_k a[k·6 + i] · b[offsets[k] + 0..16), i < 6.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(float* a, float* b, nint plane, int* offsets, int taps, int cin, float* y, nint ldc)
+    private static void Kernel6x16(float* a, float* b, int* offsets, int depth, float* y, nint ldc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int t = 0; t < taps; t++)
+        for (int k = 0; k < depth; k++)
         {
-            float* bt = b + offsets[t];
-            for (int c = cin; c > 0; c--)
-            {
-                Vector256<float> b0 = Vector256.Load(bt);
-                Vector256<float> b1 = Vector256.Load(bt + 8);
-                Vector256<float> av = Vector256.Create(a[0]);
-                c00 = Vector256.FusedMultiplyAdd(av, b0, c00);
-                c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
-                av = Vector256.Create(a[1]);
-                c10 = Vector256.FusedMultiplyAdd(av, b0, c10);
-                c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
-                av = Vector256.Create(a[2]);
-                c20 = Vector256.FusedMultiplyAdd(av, b0, c20);
-                c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
-                av = Vector256.Create(a[3]);
-                c30 = Vector256.FusedMultiplyAdd(av, b0, c30);
-                c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
-                av = Vector256.Create(a[4]);
-                c40 = Vector256.FusedMultiplyAdd(av, b0, c40);
-                c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
-                av = Vector256.Create(a[5]);
-                c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
-                c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
-                a += 6;
-                bt += plane;
-            }
+            float* bt = b + offsets[k];
+            Vector256<float> b0 = Vector256.Load(bt);
+            Vector256<float> b1 = Vector256.Load(bt + 8);
+            Vector256<float> av = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+            a += 6;
         }
         Vector256.Store(c00, y); Vector256.Store(c01, y + 8); y += ldc;
         Vector256.Store(c10, y); Vector256.Store(c11, y + 8); y += ldc;

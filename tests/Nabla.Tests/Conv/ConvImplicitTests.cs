@@ -45,6 +45,7 @@ public class ConvImplicitTests
     [InlineData(1, 8, 20, 23, 12, 3, 1, 1, 1, true)]    // one image: the grid split over threads
     [InlineData(1, 2, 5, 3, 7, 5, 3, 1, 1, false)]      // padding beyond the kernel's reach
     [InlineData(37, 5, 6, 5, 7, 3, 1, 1, 1, false)]     // many small grids per pass, channels off the tile
+    [InlineData(1, 520, 5, 6, 8, 3, 1, 1, 1, false)]    // K = 4680: the row-offset table off the stack
     public void Implicit_GEMM_matches_the_im2col_path_forward_and_backward(int n, int c, int h, int w, int o, int k, int p, int d, int groups, bool relu)
     {
         var pad = p switch { -1 => Padding.Same, -2 => Padding.Full, _ => (Padding)p };
