@@ -38,9 +38,13 @@ internal static unsafe class ConvImplicit
 {
     private static GemmPath Path => Gemm.Resolve(Gemm.ForcedPath);
 
-    /// <summary>Whether the implicit kernel can run <paramref name="pass"/> of <paramref name="g"/> here.</summary>
+    /// <summary>
+    /// Whether the implicit kernel can run <paramref name="pass"/> of <paramref name="g"/> here: any
+    /// stride forward and for the weight gradient (a strided image is split into phase planes, see
+    /// <see cref="Phases"/>), unit stride for the input gradient.
+    /// </summary>
     public static bool Supports(in ConvGeometry g, ConvPass pass) =>
-        g.SH == 1 && g.SW == 1 && Path is GemmPath.Avx512 or GemmPath.Avx2;
+        (pass != ConvPass.BackwardData || (g.SH == 1 && g.SW == 1)) && Path is GemmPath.Avx512 or GemmPath.Avx2;
 
     /// <summary>
     /// Whether <paramref name="pass"/> of <paramref name="g"/> runs here: when forced
@@ -62,7 +66,7 @@ internal static unsafe class ConvImplicit
         {
             // Tiles of 4 output × 4 input channels (2 × 4 with 256-bit vectors), vectors along the grid.
             var (to, tc) = WeightTileShape;
-            int wpw = g.OW + (g.KW - 1) * g.DW, v = WeightVector;
+            int wpw = g.OW + (g.KW - 1) * g.DW / g.SW, v = WeightVector;
             long gridW = (long)g.OH * wpw;
             double usefulW = (double)g.P / ((gridW + v - 1) / v * v);
             return usefulW >= 2.0 / 3 && g.Og >= to && g.K >= tc;
@@ -71,7 +75,7 @@ internal static unsafe class ConvImplicit
         bool data = pass == ConvPass.BackwardData;
         int rows = data ? g.Cg : g.Og, depth = (data ? g.Og : g.Cg) * g.KH * g.KW;
         int oh = data ? g.H : g.OH, ow = data ? g.W : g.OW;
-        int wp = ow + (g.KW - 1) * g.DW;
+        int wp = ow + (g.KW - 1) * g.DW / g.SW;
         long grid = (long)oh * wp, tiles = (grid + nr - 1) / nr;
         double useful = (double)oh * ow / (tiles * nr);
         double filled = (double)rows / (((rows + mr - 1) / mr) * mr);
@@ -96,7 +100,7 @@ internal static unsafe class ConvImplicit
         var job = new Job
         {
             N = g.N, Groups = g.Groups, Cin = g.Cg, Cout = g.Og, H = g.H, W = g.W, OH = g.OH, OW = g.OW,
-            KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW, Top = g.PH, Left = g.PW, Accumulate = false, Act = activation,
+            KH = g.KH, KW = g.KW, SH = g.SH, SW = g.SW, DH = g.DH, DW = g.DW, Top = g.PH, Left = g.PW, Accumulate = false, Act = activation,
         };
         fixed (float* px = x, pb = bias, py = y, pp = packed)
         {
@@ -119,7 +123,7 @@ internal static unsafe class ConvImplicit
         var job = new Job
         {
             N = g.N, Groups = g.Groups, Cin = g.Og, Cout = g.Cg, H = g.OH, W = g.OW, OH = g.H, OW = g.W,
-            KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW,
+            KH = g.KH, KW = g.KW, SH = 1, SW = 1, DH = g.DH, DW = g.DW,
             Top = (g.KH - 1) * g.DH - g.PH, Left = (g.KW - 1) * g.DW - g.PW, Accumulate = true, Act = Activation.None,
         };
         fixed (float* pdy = dy, pdx = dx, pp = packed)
@@ -165,12 +169,89 @@ internal static unsafe class ConvImplicit
                 }
     }
 
+    // ------------------------------------------------------------------ phase planes
+
+    /// <summary>
+    /// The padded image as the kernels read it. With unit stride it is one zero-padded plane per
+    /// channel, [Hq, Wq] = [OH + (KH − 1)·DH, OW + (KW − 1)·DW]. With stride (SH, SW) the padded image
+    /// is split into SH·SW phase planes (rows ≡ a mod SH, columns ≡ b mod SW, a space-to-depth
+    /// split): output (r, v) reads padded pixel (r·SH + i·DH, v·SW + j·DW), which is phase
+    /// ((i·DH) mod SH, (j·DW) mod SW) at (r + ⌊i·DH/SH⌋, v + ⌊j·DW/SW⌋). So every tap is again a
+    /// constant shift of one plane on the grid p = r·Wq + v, and a strided convolution runs the
+    /// unit-stride kernels. Layout: [phase][channel][Hq, Wq], planes <c>planeStride</c> apart.
+    /// </summary>
+    private readonly struct Phases(int oh, int ow, int kh, int kw, int sh, int sw, int dh, int dw)
+    {
+        /// <summary>Rows of a plane.</summary>
+        public int Hq => oh + (kh - 1) * dh / sh;
+        /// <summary>Columns of a plane (the grid's row length).</summary>
+        public int Wq => ow + MaxColumnShift;
+        /// <summary>The largest column shift of a tap.</summary>
+        public int MaxColumnShift => (kw - 1) * dw / sw;
+        /// <summary>Phase planes per channel.</summary>
+        public int Count => sh * sw;
+
+        /// <summary>Where tap (i, j) of channel c starts, in floats from the first plane.</summary>
+        public long Offset(int i, int j, int c, int channels, long planeStride)
+        {
+            int phase = (i * dh % sh) * sw + j * dw % sw;
+            return ((long)phase * channels + c) * planeStride + (long)(i * dh / sh) * Wq + j * dw / sw;
+        }
+
+        /// <summary>
+        /// Fills the planes of <paramref name="channels"/> channels of src [channels, h, w] padded by
+        /// <paramref name="top"/>/<paramref name="left"/> zeros; with <paramref name="bordersClear"/>
+        /// the zeros are already there (the same geometry was filled into this buffer before).
+        /// </summary>
+        public void Fill(float* src, int channels, int h, int w, float* dst, long planeStride, int top, int left, bool bordersClear)
+        {
+            if (sh == 1 && sw == 1)
+            {
+                ConvDirect.Pad(src, channels, h, w, dst, Hq, Wq, top, left, planeStride, bordersClear);
+                return;
+            }
+            int hq = Hq, wq = Wq;
+            for (int a = 0; a < sh; a++)
+                for (int b = 0; b < sw; b++)
+                {
+                    // Plane rows r and columns v whose padded pixel (r·sh + a, v·sw + b) lies in the image.
+                    int r0 = Math.Max(0, CeilDiv(top - a, sh)), r1 = Math.Min(hq, CeilDiv(h + top - a, sh));
+                    int v0 = Math.Max(0, CeilDiv(left - b, sw)), v1 = Math.Min(wq, CeilDiv(w + left - b, sw));
+                    bool empty = r0 >= r1 || v0 >= v1;
+                    for (int c = 0; c < channels; c++)
+                    {
+                        float* d = dst + ((long)(a * sw + b) * channels + c) * planeStride;
+                        if (!bordersClear)
+                        {
+                            if (empty) { new Span<float>(d, hq * wq).Clear(); continue; }
+                            new Span<float>(d, r0 * wq).Clear();
+                            new Span<float>(d + (long)r1 * wq, (hq - r1) * wq).Clear();
+                        }
+                        if (empty) continue;
+                        for (int r = r0; r < r1; r++)
+                        {
+                            float* row = d + (long)r * wq;
+                            float* s = src + ((long)c * h + r * sh + a - top) * w + b - left;
+                            if (!bordersClear)
+                            {
+                                for (int v = 0; v < v0; v++) row[v] = 0f;
+                                for (int v = v1; v < wq; v++) row[v] = 0f;
+                            }
+                            for (int v = v0; v < v1; v++) row[v] = s[(long)v * sw];
+                        }
+                    }
+                }
+        }
+
+        private static int CeilDiv(int x, int y) => x >= 0 ? (x + y - 1) / y : -(-x / y);
+    }
+
     // ------------------------------------------------------------------ the job
 
     /// <summary>One correlation over a batch: Out[n, g, co, OH, OW] (=|+=) bias + Σ packed · pad(In[n, g]).</summary>
     private struct Job
     {
-        public int N, Groups, Cin, Cout, H, W, OH, OW, KH, KW, DH, DW, Top, Left;
+        public int N, Groups, Cin, Cout, H, W, OH, OW, KH, KW, SH, SW, DH, DW, Top, Left;
         public bool Accumulate;
         public Activation Act;
         public float* In, Out, Bias, Packed;
@@ -201,13 +282,15 @@ internal static unsafe class ConvImplicit
             if (j.Parts > 1) { n0 = index / j.Parts; n1 = n0 + 1; part = index % j.Parts; }
             else { n0 = (int)((long)j.N * index / Units); n1 = (int)((long)j.N * (index + 1) / Units); }
             var (mr, nr) = Tile;
-            int hp = j.OH + (j.KH - 1) * j.DH, wp = j.OW + (j.KW - 1) * j.DW;
+            var ph = new Phases(j.OH, j.OW, j.KH, j.KW, j.SH, j.SW, j.DH, j.DW);
+            int hp = ph.Hq, wp = ph.Wq;
             int plane = hp * wp;
             int grid = j.OH * wp;
             int tiles = (grid + nr - 1) / nr;
             int t0 = (int)((long)tiles * part / j.Parts), t1 = (int)((long)tiles * (part + 1) / j.Parts);
-            // Tiles read up to (KW − 1)·DW + NR floats past the last plane (into dropped columns only).
-            long padLength = (long)j.Cin * plane + (j.KW - 1) * j.DW + nr;
+            // Tiles read up to the widest column shift + NR floats past the last plane (into dropped columns only).
+            long planes = (long)ph.Count * j.Cin * plane;
+            long padLength = planes + ph.MaxColumnShift + nr;
             int taps = j.KH * j.KW, depth = taps * j.Cin;
             // Where each of the K rows of B starts: channel plane plus tap shift, in the packed order
             // (channel-major, so consecutive rows read the same plane shifted: the lines stay in L1).
@@ -218,7 +301,7 @@ internal static unsafe class ConvImplicit
             int* offsets = big is null ? small : (int*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref big[0]);
             for (int c = 0; c < j.Cin; c++)
                 for (int i = 0; i < j.KH; i++)
-                    for (int k = 0; k < j.KW; k++) offsets[(c * j.KH + i) * j.KW + k] = c * plane + i * j.DH * wp + k * j.DW;
+                    for (int k = 0; k < j.KW; k++) offsets[(c * j.KH + i) * j.KW + k] = (int)ph.Offset(i, k, c, j.Cin, plane);
             int blocks = (j.Cout + mr - 1) / mr;
             long panel = (long)taps * j.Cin * mr;
             long inImage = (long)j.Groups * j.Cin * j.H * j.W, outImage = (long)j.Groups * j.Cout * j.OH * j.OW;
@@ -228,15 +311,15 @@ internal static unsafe class ConvImplicit
             fixed (float* buf = ConvDirect.Scratch(padLength + (long)blocks * mr * ldc))
             {
                 float* ybuf = buf + padLength;
-                new Span<float>(buf + (long)j.Cin * plane, (int)(padLength - (long)j.Cin * plane)).Clear();
+                new Span<float>(buf + planes, (int)(padLength - planes)).Clear();
                 int g0 = t0 * nr, g1 = Math.Min(t1 * nr, grid);
                 for (int n = n0; n < n1; n++)
                 {
                     for (int gi = 0; gi < j.Groups; gi++)
                     {
                         // The zeros around the image stay from the first image padded here.
-                        ConvDirect.Pad(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, hp, wp, j.Top, j.Left,
-                            plane, bordersClear: n > n0 || gi > 0);
+                        ph.Fill(j.In + n * inImage + (long)gi * j.Cin * j.H * j.W, j.Cin, j.H, j.W, buf, plane, j.Top, j.Left,
+                            bordersClear: n > n0 || gi > 0);
                         float* packed = j.Packed + (long)gi * blocks * panel;
                         for (int t = t0; t < t1; t++)
                         {
@@ -447,19 +530,17 @@ internal static unsafe class ConvImplicit
             int start = (int)((long)g.N * index / Chunks), end = (int)((long)g.N * (index + 1) / Chunks);
             int v = WeightVector;
             int to = WeightTileShape.O;
-            int hp = g.OH + (g.KH - 1) * g.DH, wp = g.OW + (g.KW - 1) * g.DW;
+            var ph = new Phases(g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW);
+            int hp = ph.Hq, wp = ph.Wq;
             int plane = hp * wp;
             int grid = (g.OH * wp + v - 1) / v * v;
             // Reads reach (KW − 1)·DW + V floats past a plane (multiplied by zeros of the gradient).
-            int planeS = plane + (g.KW - 1) * g.DW + v;
+            int planeS = plane + ph.MaxColumnShift + v;
             // Images per pass: enough grid (≥ 1024 floats, 64 vector steps of 16 multiply-adds) to
             // amortise the tile's 16 lane sums and its scatter into dw, at most 32 images.
             int nb = Math.Clamp((1024 + grid - 1) / grid, 1, 32);
             int taps = g.KH * g.KW;
-            int* offsets = stackalloc int[taps];
-            for (int i = 0; i < g.KH; i++)
-                for (int k = 0; k < g.KW; k++) offsets[i * g.KW + k] = i * g.DH * wp + k * g.DW;
-            long xImage = (long)g.Cg * planeS, dImage = (long)g.Og * grid;
+            long xImage = (long)ph.Count * g.Cg * planeS, dImage = (long)g.Og * grid;
             long inImage = (long)g.C * g.H * g.W, outImage = (long)g.O * g.P;
             float* sums = stackalloc float[16];
             int* xo = stackalloc int[4];
@@ -479,8 +560,8 @@ internal static unsafe class ConvImplicit
                             bool clean = b < cleanSlots;
                             float* xb = xs + b * xImage;
                             if (!clean)
-                                for (int c = 0; c < g.Cg; c++) new Span<float>(xb + c * planeS + plane, planeS - plane).Clear();
-                            ConvDirect.Pad(X + n * inImage + (long)gi * g.Cg * g.H * g.W, g.Cg, g.H, g.W, xb, hp, wp, g.PH, g.PW, planeS, clean);
+                                for (int c = 0; c < ph.Count * g.Cg; c++) new Span<float>(xb + c * planeS + plane, planeS - plane).Clear();
+                            ph.Fill(X + n * inImage + (long)gi * g.Cg * g.H * g.W, g.Cg, g.H, g.W, xb, planeS, g.PH, g.PW, clean);
                             float* db = ds + b * dImage;
                             if (!clean) new Span<float>(db, (int)dImage).Clear();
                             for (int o = 0; o < g.Og; o++)
@@ -501,7 +582,7 @@ internal static unsafe class ConvImplicit
                                 for (int q = 0; q < 4; q++)
                                 {
                                     int k = Math.Min(k0 + q, g.K - 1);
-                                    xo[q] = k / taps * planeS + offsets[k % taps];
+                                    xo[q] = (int)ph.Offset(k % taps / g.KW, k % g.KW, k / taps, g.Cg, planeS);
                                 }
                                 if (to == 4) WeightTile4x4(ds, o0, g.Og - 1, grid, dImage, xs, xo, xImage, count, sums);
                                 else WeightTile2x4(ds, o0, g.Og - 1, grid, dImage, xs, xo, xImage, count, sums);

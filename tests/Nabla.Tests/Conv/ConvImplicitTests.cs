@@ -21,15 +21,15 @@ public class ConvImplicitTests
                 $"{what} element {i}: expected {expected[i]}, got {actual[i]}");
     }
 
-    private static (float[] Y, float[] Dx, float[] Dw) Run(ConvPath path, Tensor x0, Tensor w0, Tensor b0, Padding pad, int dilation, int groups, Activation act, Tensor up)
+    private static (float[] Y, float[] Dx, float[] Dw) Run(ConvPath path, Tensor x0, Tensor w0, Tensor b0, Padding pad, int dilation, int groups, Activation act, Tensor up, int stride = 1)
     {
         using var forced = ConvDirect.Force(path);
-        var y = Ops.Conv2d(x0, w0, b0, 1, pad, dilation, groups, activation: act).ToArray();
+        var y = Ops.Conv2d(x0, w0, b0, stride, pad, dilation, groups, activation: act).ToArray();
         // The gradients without the fused ReLU: a pre-activation within rounding of zero would flip
         // its mask between the two paths (seen at 1e-6 on the 7×7 layer).
         var x = x0.Clone(); var w = w0.Clone(); var b = b0.Clone();
         x.RequiresGrad = w.RequiresGrad = b.RequiresGrad = true;
-        Ops.Conv2d(x, w, b, 1, pad, dilation, groups).Backward(up);
+        Ops.Conv2d(x, w, b, stride, pad, dilation, groups).Backward(up);
         return (y, x.Grad!.ToArray(), w.Grad!.ToArray());
     }
 
@@ -68,6 +68,31 @@ public class ConvImplicitTests
         Close(expected, implicitPath.Y, 1e-4f, "y against the definition");
     }
 
+    [Theory]
+    // n, c, h, w, o, k, stride, padding, dilation
+    [InlineData(3, 16, 28, 28, 32, 3, 2, 1, 1)]  // ResNet's downsampling 3×3
+    [InlineData(3, 16, 28, 28, 32, 1, 2, 0, 1)]  // and its 1×1 shortcut
+    [InlineData(2, 3, 9, 11, 5, 3, 2, 0, 1)]     // odd sizes, no padding
+    [InlineData(2, 4, 13, 10, 9, 5, 3, 2, 2)]    // stride 3, dilation 2
+    [InlineData(37, 5, 8, 7, 6, 3, 2, 1, 1)]     // many small grids per weight-gradient pass
+    public void Strided_convolution_runs_on_phase_planes_and_matches_the_im2col_path(int n, int c, int h, int w, int o, int k, int stride, int p, int d)
+    {
+        var x = N(950 + c, n, c, h, w);
+        var wt = N(960 + o, o, c, k, k);
+        var b = N(970, o);
+        var g = Ops.Geometry("test", n, c, h, w, o, k, k, (stride, stride), p, (d, d), 1);
+        var up = N(980, n, o, g.OH, g.OW);
+        var gemm = Run(ConvPath.Gemm, x, wt, b, p, d, 1, Activation.Relu, up, stride);
+        var implicitPath = Run(ConvPath.Implicit, x, wt, b, p, d, 1, Activation.Relu, up, stride);
+        Close(gemm.Y, implicitPath.Y, 1e-4f, "y");
+        Close(gemm.Dx, implicitPath.Dx, 1e-4f, "dx"); // the input gradient of a strided layer stays on the GEMM
+        Close(gemm.Dw, implicitPath.Dw, 1e-3f, "dw");
+        var expected = new float[g.N * g.O * g.P];
+        ConvKernels.Reference(in g, x.Data, wt.Data, b.Data, expected);
+        for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i], 0f);
+        Close(expected, implicitPath.Y, 1e-4f, "y against the definition");
+    }
+
     [Fact]
     public void Gradients_accumulate_into_what_is_there()
     {
@@ -103,7 +128,10 @@ public class ConvImplicitTests
             Assert.True(ConvImplicit.Choose(resnet, ConvPass.BackwardData));
             Assert.True(ConvImplicit.Choose(resnet, ConvPass.BackwardWeight));
         }
-        Assert.False(ConvImplicit.Choose(Ops.Geometry("t", 8, 16, 28, 28, 32, 3, 3, (2, 2), 1, (1, 1), 1), ConvPass.Forward)); // stride 2
+        var down = Ops.Geometry("t", 8, 16, 28, 28, 32, 3, 3, (2, 2), 1, (1, 1), 1); // stride 2: phase planes
+        Assert.True(ConvImplicit.Choose(down, ConvPass.Forward));
+        Assert.True(ConvImplicit.Choose(down, ConvPass.BackwardWeight));
+        Assert.False(ConvImplicit.Choose(down, ConvPass.BackwardData)); // stays on the GEMM
         Assert.False(ConvImplicit.Choose(Ops.Geometry("t", 8, 1, 28, 28, 16, 3, 3, (1, 1), 1, (1, 1), 1), ConvPass.Forward)); // depth 9: too shallow
         Assert.False(ConvImplicit.Choose(Ops.Geometry("t", 8, 32, 14, 14, 64, 1, 1, (1, 1), 0, (1, 1), 1), ConvPass.Forward)); // 1×1: a plain GEMM already
     }

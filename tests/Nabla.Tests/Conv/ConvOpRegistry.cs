@@ -132,15 +132,15 @@ public static class ConvOpRegistry
         Add("Conv2d depthwise x2 multiplier d2", t => Ops.Conv2d(t[0], t[1], t[2], 1, Padding.Same, 2, groups: 2), () => [N(73, 3, 2, 7, 9), N(74, 4, 1, 3, 3), N(75, 4)]);
 
         // Every case the direct kernel can run (unit column stride) once more with it forced, and
-        // every unit-stride case once more on the implicit GEMM; the cases without a suffix force
-        // the im2col + GEMM path (see PathOf).
+        // every case once more on the implicit GEMM (its input gradient falls back to the GEMM for
+        // strides); the cases without a suffix force the im2col + GEMM path (see PathOf).
         foreach (var c in cases.ToList())
-            if (c.Name.StartsWith("Conv") && (c.Name.Contains(" s1 ") || !c.Name.Contains(" s2")) && !c.Name.Contains("sigmoid") && !c.Name.Contains("BatchNorm"))
-            {
+        {
+            if (!c.Name.StartsWith("Conv") || c.Name.Contains("sigmoid") || c.Name.Contains("BatchNorm")) continue;
+            if (c.Name.Contains(" s1 ") || !c.Name.Contains(" s2"))
                 cases.Add(new OpCase(c.Name + DirectSuffix, c.F, c.Inputs));
-                if (!c.Name.Contains("stride (2"))
-                    cases.Add(new OpCase(c.Name + ImplicitSuffix, c.F, c.Inputs));
-            }
+            cases.Add(new OpCase(c.Name + ImplicitSuffix, c.F, c.Inputs)); // strides too: phase planes
+        }
         return cases;
     }
 }
