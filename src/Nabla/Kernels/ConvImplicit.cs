@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Nabla.Kernels;
 
 /// <summary>
-/// Implicit-GEMM convolution for unit stride: the GEMM's B operand is read straight from a
-/// zero-padded copy of the image instead of an unfolded (im2col) matrix.
+/// Implicit-GEMM convolution: the GEMM's B operand is read straight from a zero-padded copy of the
+/// image (split into phase planes for strides, see <see cref="Phases"/>) instead of an unfolded
+/// (im2col) matrix.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -86,7 +87,7 @@ internal static unsafe class ConvImplicit
 
     // ------------------------------------------------------------------ entry points
 
-    /// <summary>y = conv(x, w) + bias, then the activation (overwrites y). Unit stride only.</summary>
+    /// <summary>y = conv(x, w) + bias, then the activation (overwrites y); any stride (phase planes).</summary>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
     {
         int taps = g.KH * g.KW;
