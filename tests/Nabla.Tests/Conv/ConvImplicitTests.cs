@@ -129,6 +129,11 @@ public class ConvImplicitTests
             // The weight gradient: implicit on grids of 128 floats or more, im2col + GEMM on 7×7 (a 7×9 grid).
             Assert.Equal(s > 7, ConvImplicit.Choose(resnet, ConvPass.BackwardWeight));
         }
+        // LeNet's second layer: forward on it (100 of 160 grid columns kept), but its input gradient,
+        // a full correlation of an unpadded layer's gradient, would multiply mostly padding.
+        var lenet2 = Ops.Geometry("t", 8, 6, 14, 14, 16, 5, 5, (1, 1), 0, (1, 1), 1);
+        Assert.True(ConvImplicit.Choose(lenet2, ConvPass.Forward));
+        Assert.False(ConvImplicit.Choose(lenet2, ConvPass.BackwardData));
         var down = Ops.Geometry("t", 8, 16, 28, 28, 32, 3, 3, (2, 2), 1, (1, 1), 1); // stride 2: phase planes
         Assert.True(ConvImplicit.Choose(down, ConvPass.Forward));
         Assert.True(ConvImplicit.Choose(down, ConvPass.BackwardWeight));
