@@ -99,16 +99,11 @@ internal static unsafe class ConvImplicit
     /// <summary>y = conv(x, w) + bias, then the activation (overwrites y); any stride (phase planes).</summary>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
     {
-        int taps = g.KH * g.KW;
-        var (mr, _) = Tile;
-        int oBlocks = (g.Og + mr - 1) / mr;
-        int panel = taps * g.Cg * mr;
-        var packed = PackBuffer(g.Groups * oBlocks * panel);
-        fixed (float* pw = w, pp = packed)
-            for (int gi = 0; gi < g.Groups; gi++)
-                Pack(pw + (long)gi * g.Og * g.K, g.Og, g.Cg, taps, rotate: false, pp + (long)gi * oBlocks * panel, mr);
+        var (mr, nr) = Tile;
+        var packed = PackWeights(in g, w, rotate: false, mr);
         var job = new Job
         {
+            MR = mr, NR = nr,
             N = g.N, Groups = g.Groups, Cin = g.Cg, Cout = g.Og, H = g.H, W = g.W, OH = g.OH, OW = g.OW,
             KH = g.KH, KW = g.KW, SH = g.SH, SW = g.SW, DH = g.DH, DW = g.DW, Top = g.PH, Left = g.PW, Accumulate = false, Act = activation,
         };
@@ -122,16 +117,11 @@ internal static unsafe class ConvImplicit
     /// <summary>dx += convᵀ(dy, w) for unit stride (also the forward pass of a transposed convolution).</summary>
     public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
-        int taps = g.KH * g.KW;
-        var (mr, _) = Tile;
-        int cBlocks = (g.Cg + mr - 1) / mr;
-        int panel = taps * g.Og * mr;
-        var packed = PackBuffer(g.Groups * cBlocks * panel);
-        fixed (float* pw = w, pp = packed)
-            for (int gi = 0; gi < g.Groups; gi++)
-                Pack(pw + (long)gi * g.Og * g.K, g.Og, g.Cg, taps, rotate: true, pp + (long)gi * cBlocks * panel, mr);
+        var (mr, nr) = Tile;
+        var packed = PackWeights(in g, w, rotate: true, mr);
         var job = new Job
         {
+            MR = mr, NR = nr,
             N = g.N, Groups = g.Groups, Cin = g.Og, Cout = g.Cg, H = g.OH, W = g.OW, OH = g.H, OW = g.W,
             KH = g.KH, KW = g.KW, SH = 1, SW = 1, DH = g.DH, DW = g.DW,
             Top = (g.KH - 1) * g.DH - g.PH, Left = (g.KW - 1) * g.DW - g.PW, Accumulate = true, Act = Activation.None,
@@ -141,6 +131,19 @@ internal static unsafe class ConvImplicit
             job.In = pdy; job.Bias = null; job.Out = pdx; job.Packed = pp;
             Run(ref job, g.Macs);
         }
+    }
+
+    // Every group's weights packed for the correlation: output channels (input channels when
+    // rotated for the input gradient) in panels of MR rows.
+    private static float[] PackWeights(in ConvGeometry g, ReadOnlySpan<float> w, bool rotate, int mr)
+    {
+        int taps = g.KH * g.KW, rows = rotate ? g.Cg : g.Og, depth = rotate ? g.Og : g.Cg;
+        int perGroup = (rows + mr - 1) / mr * taps * depth * mr;
+        var packed = PackBuffer(g.Groups * perGroup);
+        fixed (float* pw = w, pp = packed)
+            for (int gi = 0; gi < g.Groups; gi++)
+                Pack(pw + (long)gi * g.Og * g.K, g.Og, g.Cg, taps, rotate, pp + (long)gi * perGroup, mr);
+        return packed;
     }
 
     [ThreadStatic] private static float[]? packBuffer;
@@ -261,6 +264,7 @@ internal static unsafe class ConvImplicit
     /// <summary>One correlation over a batch: Out[n, g, co, OH, OW] (=|+=) bias + Σ packed · pad(In[n, g]).</summary>
     private struct Job
     {
+        public int MR, NR; // the register tile the weights were packed for
         public int N, Groups, Cin, Cout, H, W, OH, OW, KH, KW, SH, SW, DH, DW, Top, Left;
         public bool Accumulate;
         public Activation Act;
@@ -291,7 +295,7 @@ internal static unsafe class ConvImplicit
             int n0, n1, part = 0;
             if (j.Parts > 1) { n0 = index / j.Parts; n1 = n0 + 1; part = index % j.Parts; }
             else { n0 = (int)((long)j.N * index / Units); n1 = (int)((long)j.N * (index + 1) / Units); }
-            var (mr, nr) = Tile;
+            int mr = j.MR, nr = j.NR;
             var ph = new Phases(j.OH, j.OW, j.KH, j.KW, j.SH, j.SW, j.DH, j.DW);
             int hp = ph.Hq, wp = ph.Wq;
             int plane = hp * wp;
