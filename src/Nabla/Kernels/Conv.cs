@@ -213,10 +213,11 @@ internal static class ConvKernels
     /// <paramref name="activation"/> applied in place (ReLU, sigmoid or tanh), image by image while
     /// the output is still in cache. Overwrites y.
     /// </summary>
-    public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
+    public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None,
+        ConvImplicit.PackedWeightCache? packed = null)
     {
         if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
-        else if (ConvImplicit.Choose(in g, ConvPass.Forward)) ConvImplicit.Forward(in g, x, w, bias, y, activation);
+        else if (ConvImplicit.Choose(in g, ConvPass.Forward)) ConvImplicit.Forward(in g, x, w, bias, y, activation, packed);
         else ForwardGemm(in g, x, w, bias, y, activation);
     }
 

@@ -104,6 +104,9 @@ public sealed class Conv2d : Module, IConfigurable
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Forward(input, Activation.None);
 
+    /// <summary>This layer with the batch norm after it folded in, kept for inference (see <see cref="ConvBatchNormFusion"/>).</summary>
+    internal FoldedConv? Folded { get; set; }
+
     /// <summary>The convolution followed by <paramref name="activation"/>, fused into one op.</summary>
     public Tensor Forward(Tensor input, Activation activation)
     {

@@ -102,6 +102,15 @@ public static partial class Ops
     /// </summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, Padding padding, (int H, int W) dilation,
         int groups = 1, Activation activation = Activation.None)
+        => Conv2d(x, weight, bias, stride, padding, dilation, groups, activation, packed: null);
+
+    /// <summary>
+    /// <see cref="Conv2d(Tensor, Tensor, Tensor?, ValueTuple{int, int}, Padding, ValueTuple{int, int}, int, Activation)"/>
+    /// with the packed weights kept in <paramref name="packed"/> between calls, for callers that
+    /// own weights which do not change while it is in use (folded batch norm in inference).
+    /// </summary>
+    internal static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, Padding padding, (int H, int W) dilation,
+        int groups, Activation activation, ConvImplicit.PackedWeightCache? packed)
     {
         const string op = "Conv2d";
         if (x.Rank != 4) throw new ShapeMismatchException(op, x.Shape, weight.Shape, "input must be [N, C, H, W]");
@@ -118,7 +127,7 @@ public static partial class Ops
         // ReLU's backward needs the pre-activation (its subgradient at 0 is ½), so it gets its own buffer.
         bool keepZ = needs && activation == Activation.Relu;
         var z = keepZ ? Tensor.Uninitialized(y.Shape) : y;
-        ConvKernels.Forward(in g, x.Data, weight.Data, bias is null ? default : bias.Data, z.Data, keepZ ? Activation.None : activation);
+        ConvKernels.Forward(in g, x.Data, weight.Data, bias is null ? default : bias.Data, z.Data, keepZ ? Activation.None : activation, packed);
         if (keepZ) TensorPrimitives.Max(z.Data, 0f, y.Data);
         if (!needs) return y;
         string name = activation == Activation.None ? op : op + "+" + activation;

@@ -72,7 +72,9 @@ public sealed class TensorArena
     {
         if (current is { } arena && length > 0) return arena.Rent(length, clear);
         AllocationBudget.Take(length);
-        return new float[length];
+        // Results that every element of is written next need no zeroing (the GC skips it for
+        // arrays of a few KB and up): it was 5 % of a batch-1 ResNet forward.
+        return clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
     }
 
     /// <summary>Restores the previously active arena when disposed.</summary>

@@ -178,6 +178,52 @@ public class ConvDirectTests
         using (GradMode.NoGrad()) Assert.False(ConvBatchNormFusion.CanFold(conv, untracked, x)); // batch statistics
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_fold_is_kept_between_calls_and_redone_when_any_source_value_changes(bool implicitPath)
+    {
+        using var forced = ConvDirect.Force(implicitPath ? ConvPath.Implicit : ConvPath.Gemm);
+        var conv = new Conv2d(4, 8, 3, 1, 1, rng: new Random(11));
+        var bn = new BatchNorm2d(8);
+        Randomise(bn, 12);
+        var model = new Sequential(conv, bn, new ReLU());
+        model.Eval();
+        var x = N(730, 2, 4, 12, 13);
+        float[] Folded() { using (GradMode.NoGrad()) return model.Forward(x).ToArray(); }
+        var first = Folded();
+        var fold = conv.Folded;
+        Assert.NotNull(fold);
+        Assert.Equal(first, Folded());
+        Assert.Same(fold, conv.Folded); // nothing changed: the fold and its packed weights are reused
+        var changes = new Action[]
+        {
+            () => conv.Weight.Data[37] += 0.5f, // an optimizer step writes in place
+            () => conv.Bias!.Data[2] -= 1f,
+            () => bn.Weight!.Data[1] = -1f,
+            () => bn.Bias!.Data[0] += 1f,
+            () => bn.RunningMean!.Data[3] += 1f,
+            () => bn.RunningVar!.Data[5] *= 4f,
+            () => N(731, 8, 4, 3, 3).Data.CopyTo(conv.Weight.Data), // a loaded state dict
+        };
+        foreach (var change in changes)
+        {
+            change();
+            var unfolded = model.Forward(x).ToArray(); // recording: as written, from the current values
+            Close(unfolded, Folded(), 1e-5f);
+            Assert.NotSame(fold, conv.Folded);
+            fold = conv.Folded;
+        }
+        // A fold made while an arena is active keeps its own storage after the arena is reset and reused.
+        var arena = new TensorArena();
+        conv.Weight.Data[0] += 1f;
+        float[] expected;
+        using (arena.Activate()) expected = Folded();
+        arena.Reset();
+        using (arena.Activate()) for (int i = 0; i < 4; i++) _ = Ops.Relu(N(732 + i, 2, 8, 12, 13)) * 3f;
+        Assert.Equal(expected, Folded());
+    }
+
     private static IEnumerable<Module> All(Module m) => m.NamedChildren().SelectMany(c => All(c.Module)).Prepend(m);
 
     [Fact]
