@@ -295,7 +295,9 @@ public class ConvOpTests
     [Theory]
     [InlineData(6, 6, false)]
     [InlineData(7, 9, false)]
-    [InlineData(7, 9, true)]
+    [InlineData(7, 9, true)]    // 4 outputs a row: one vector of four
+    [InlineData(10, 10, true)]  // LeNet's second pool, 5: two overlapping vectors of four
+    [InlineData(3, 15, true)]   // 7 (and an odd last column)
     [InlineData(5, 37, true)]   // 18 outputs a row: two vectors of eight and an overlapping third
     [InlineData(4, 32, false)]  // 16: vectors only
     [InlineData(6, 28, true)]   // LeNet's 14: the last vector overlaps the first
