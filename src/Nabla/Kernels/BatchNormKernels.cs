@@ -35,15 +35,16 @@ internal static class BatchNormKernels
 
     /// <summary>
     /// Backward for every channel: dγ[c] += Σ dy·x̂, dβ[c] += Σ dy, and dx += γ·invStd·(dy − mean(dy)
-    /// − x̂·mean(dy·x̂)) in training, dx += γ·invStd·dy in evaluation. Empty outputs are skipped.
+    /// − x̂·mean(dy·x̂)) in training, dx += γ·invStd·dy in evaluation (dx = … with
+    /// <paramref name="overwrite"/>). Empty outputs are skipped.
     /// </summary>
     public static void Backward(float[] gy, float[] xhat, float[]? dx, float[]? dgamma, float[]? dbeta, int n, int c, int s,
-        float[]? gamma, float[] invStd, bool training)
+        float[]? gamma, float[] invStd, bool training, bool overwrite = false)
     {
         var body = new BackwardBody
         {
             Gy = gy, Xhat = xhat, Dx = dx, Dgamma = dgamma, Dbeta = dbeta, N = n, C = c, S = s,
-            Gamma = gamma, InvStd = invStd, Training = training,
+            Gamma = gamma, InvStd = invStd, Training = training, Overwrite = overwrite,
         };
         Run(ref body, c, (long)n * c * s);
     }
@@ -114,7 +115,7 @@ internal static class BatchNormKernels
         public float[] Gy, Xhat, InvStd;
         public float[]? Dx, Dgamma, Dbeta, Gamma;
         public int N, C, S;
-        public bool Training;
+        public bool Training, Overwrite;
         public int Chunks { get; set; }
 
         public readonly void Invoke(int index)
@@ -139,7 +140,8 @@ internal static class BatchNormKernels
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
-                    InputGradient(Dx.AsSpan(off, S), Gy.AsSpan(off, S), Xhat.AsSpan(off, S), scale, meanDy, meanDyx);
+                    if (Overwrite) InputGradient<Assign>(Dx.AsSpan(off, S), Gy.AsSpan(off, S), Xhat.AsSpan(off, S), scale, meanDy, meanDyx);
+                    else InputGradient<Add>(Dx.AsSpan(off, S), Gy.AsSpan(off, S), Xhat.AsSpan(off, S), scale, meanDy, meanDyx);
                 }
             }
         }
@@ -204,18 +206,28 @@ internal static class BatchNormKernels
         return (sum, dot);
     }
 
-    // dx += scale·(g − meanDy − x̂·meanDyx).
-    private static void InputGradient(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float scale, float meanDy, float meanDyx)
+    // dx += scale·(g − meanDy − x̂·meanDyx), or dx = … (TMode: Add or Assign, resolved at JIT time).
+    private static void InputGradient<TMode>(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float scale, float meanDy, float meanDyx)
+        where TMode : struct
     {
+        bool add = typeof(TMode) == typeof(Add);
         var vs = new Vector<float>(scale);
         var vm = new Vector<float>(meanDy);
         var vx = new Vector<float>(meanDyx);
         int i = 0, w = Vector<float>.Count;
         for (; i + w <= dx.Length; i += w)
         {
-            var r = new Vector<float>(dx[i..]) + vs * (new Vector<float>(g[i..]) - vm - new Vector<float>(xh[i..]) * vx);
+            var r = vs * (new Vector<float>(g[i..]) - vm - new Vector<float>(xh[i..]) * vx);
+            if (add) r += new Vector<float>(dx[i..]);
             r.CopyTo(dx[i..]);
         }
-        for (; i < dx.Length; i++) dx[i] += scale * (g[i] - meanDy - xh[i] * meanDyx);
+        for (; i < dx.Length; i++)
+        {
+            float r = scale * (g[i] - meanDy - xh[i] * meanDyx);
+            dx[i] = add ? dx[i] + r : r;
+        }
     }
+
+    private struct Add;
+    private struct Assign;
 }

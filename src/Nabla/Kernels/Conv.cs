@@ -293,15 +293,19 @@ internal static class ConvKernels
     /// 180°-rotated filter", computed without padding anything. Also the forward pass of a
     /// transposed convolution.
     /// </summary>
-    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx, bool overwrite = false)
     {
-        if (ConvDirect.Choose(in g, ConvPass.BackwardData)) ConvDirect.BackwardData(in g, dy, w, dx);
-        else if (ConvImplicit.Choose(in g, ConvPass.BackwardData)) ConvImplicit.BackwardData(in g, dy, w, dx);
-        else BackwardDataGemm(in g, dy, w, dx);
+        if (ConvDirect.Choose(in g, ConvPass.BackwardData))
+        {
+            if (overwrite) dx.Clear();
+            ConvDirect.BackwardData(in g, dy, w, dx);
+        }
+        else if (ConvImplicit.Choose(in g, ConvPass.BackwardData)) ConvImplicit.BackwardData(in g, dy, w, dx, overwrite);
+        else BackwardDataGemm(in g, dy, w, dx, overwrite);
     }
 
     /// <summary><see cref="BackwardData"/> by GEMM + col2im.</summary>
-    internal static void BackwardDataGemm(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    internal static void BackwardDataGemm(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx, bool overwrite = false)
     {
         int chunks = Chunks(g.N, g.Macs / Math.Max(g.N, 1));
         int scratch = g.IsPointwise ? 0 : g.K * g.P;
@@ -309,7 +313,7 @@ internal static class ConvKernels
         {
             fixed (float* pdy = dy, pw = w, pdx = dx)
             {
-                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, ScratchLength = scratch };
+                var body = new DataBody { G = g, Dy = pdy, Wt = pw, Dx = pdx, Chunks = chunks, ScratchLength = scratch, Overwrite = overwrite };
                 if (chunks == 1) body.Invoke(0);
                 else WorkerPool.ParallelFor(chunks, body);
             }
@@ -322,6 +326,7 @@ internal static class ConvKernels
         public float* Dy, Wt, Dx;
         public int Chunks;
         public int ScratchLength;
+        public bool Overwrite; // dx holds garbage: assign instead of adding
 
         public readonly void Invoke(int index)
         {
@@ -337,10 +342,11 @@ internal static class ConvKernels
                     var wg = new ReadOnlySpan<float>(Wt + (long)gi * g.Og * g.K, g.Og * g.K);
                     var dxg = new Span<float>(Dx + (long)n * inImage + gi * inGroup, inGroup);
                     if (g.IsPointwise)
-                        Gemm.Sgemm(true, false, g.K, g.P, g.Og, 1f, wg, g.K, dyg, g.P, 1f, dxg, g.P);
+                        Gemm.Sgemm(true, false, g.K, g.P, g.Og, 1f, wg, g.K, dyg, g.P, Overwrite ? 0f : 1f, dxg, g.P);
                     else
                     {
                         Gemm.Sgemm(true, false, g.K, g.P, g.Og, 1f, wg, g.K, dyg, g.P, 0f, cols, g.P);
+                        if (Overwrite) dxg.Clear(); // per image, while it is in cache
                         Col2Im(in g, cols, dxg);
                     }
                 }

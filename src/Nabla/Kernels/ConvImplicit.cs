@@ -120,8 +120,8 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    /// <summary>dx += convᵀ(dy, w) for unit stride (also the forward pass of a transposed convolution).</summary>
-    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    /// <summary>dx += convᵀ(dy, w) (dx = … with <paramref name="overwrite"/>) for unit stride (also the forward pass of a transposed convolution).</summary>
+    public static void BackwardData(in ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx, bool overwrite = false)
     {
         var (mr, nr) = Tile;
         var packed = PackWeights(in g, w, rotate: true, mr);
@@ -130,7 +130,7 @@ internal static unsafe class ConvImplicit
             MR = mr, NR = nr,
             N = g.N, Groups = g.Groups, Cin = g.Og, Cout = g.Cg, H = g.OH, W = g.OW, OH = g.H, OW = g.W,
             KH = g.KH, KW = g.KW, SH = 1, SW = 1, DH = g.DH, DW = g.DW,
-            Top = (g.KH - 1) * g.DH - g.PH, Left = (g.KW - 1) * g.DW - g.PW, Accumulate = true, Act = Activation.None,
+            Top = (g.KH - 1) * g.DH - g.PH, Left = (g.KW - 1) * g.DW - g.PW, Accumulate = !overwrite, Act = Activation.None,
         };
         fixed (float* pdy = dy, pdx = dx, pp = packed)
         {

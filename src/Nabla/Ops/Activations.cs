@@ -35,7 +35,11 @@ public static partial class Ops
         var r = Tensor.Uninitialized(x.Shape);
         TensorPrimitives.Max(x.Data, 0f, r.Data);
         if (Graph.NeedsGrad(x))
-            Graph.Record(r, "Relu", [x], g => ActivationKernels.ReluBackward(x.Data, g.Data, x.GradBuffer().Data, accumulate: true));
+            Graph.Record(r, "Relu", [x], g =>
+            {
+                var (gx, overwrite) = x.GradTarget();
+                ActivationKernels.ReluBackward(x.Data, g.Data, gx.Data, accumulate: !overwrite);
+            });
         return r;
     }
 

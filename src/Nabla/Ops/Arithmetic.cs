@@ -20,10 +20,23 @@ public static partial class Ops
         if (Graph.NeedsGrad(a, b))
             Graph.Record(r, "Add", [a, b], g =>
             {
-                if (a.RequiresGrad) Broadcast.SumInto(g.Data, so, a.GradBuffer().Data, a.Shape);
-                if (b.RequiresGrad) Broadcast.SumInto(g.Data, so, b.GradBuffer().Data, b.Shape);
+                if (a.RequiresGrad) SumIntoGrad(g.Data, so, a);
+                if (b.RequiresGrad) SumIntoGrad(g.Data, so, b);
             });
         return r;
+    }
+
+    // t.grad += g summed down to t's shape; a first gradient of t's own shape is a copy (the
+    // residual connections of a ResNet), with no zero fill and no add.
+    private static void SumIntoGrad(ReadOnlySpan<float> g, Shape so, Tensor t)
+    {
+        var (buffer, overwrite) = t.GradTarget();
+        if (overwrite)
+        {
+            if (t.Shape == so) { g.CopyTo(buffer.Data); return; }
+            buffer.Data.Clear();
+        }
+        Broadcast.SumInto(g, so, buffer.Data, t.Shape);
     }
 
     /// <summary>a − b with broadcasting.</summary>
@@ -33,7 +46,7 @@ public static partial class Ops
         if (Graph.NeedsGrad(a, b))
             Graph.Record(r, "Sub", [a, b], g =>
             {
-                if (a.RequiresGrad) Broadcast.SumInto(g.Data, so, a.GradBuffer().Data, a.Shape);
+                if (a.RequiresGrad) SumIntoGrad(g.Data, so, a);
                 if (b.RequiresGrad) Broadcast.SumInto(Negated(g.Data), so, b.GradBuffer().Data, b.Shape);
             });
         return r;

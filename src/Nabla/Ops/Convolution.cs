@@ -134,7 +134,11 @@ public static partial class Ops
         return Graph.Record(y, name, bias is null ? [x, weight] : [x, weight, bias], gy =>
         {
             ReadOnlySpan<float> dz = ActivationGradient(activation, z, y, gy);
-            if (x.RequiresGrad) ConvKernels.BackwardData(in g, dz, weight.Data, x.GradBuffer().Data);
+            if (x.RequiresGrad)
+            {
+                var (dx, overwrite) = x.GradTarget();
+                ConvKernels.BackwardData(in g, dz, weight.Data, dx.Data, overwrite);
+            }
             if (weight.RequiresGrad) ConvKernels.BackwardWeight(in g, x.Data, dz, weight.GradBuffer().Data);
             if (bias is not null && bias.RequiresGrad) ConvKernels.BackwardBias(dz, g.N, g.O, g.P, bias.GradBuffer().Data);
         });

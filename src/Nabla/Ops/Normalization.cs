@@ -42,10 +42,10 @@ public static partial class Ops
         if (bias is not null) parents.Add(bias);
         return Graph.Record(y, op, parents.ToArray(), gy =>
         {
-            var dx = x.RequiresGrad ? x.GradBuffer().data : null;
+            var (dx, overwrite) = x.RequiresGrad ? x.GradTarget() : (null, false);
             var dgamma = weight is { RequiresGrad: true } ? weight.GradBuffer().data : null;
             var dbeta = bias is { RequiresGrad: true } ? bias.GradBuffer().data : null;
-            Kernels.BatchNormKernels.Backward(gy.data, xhat.data, dx, dgamma, dbeta, n, c, s, weight?.data, invStd, training);
+            Kernels.BatchNormKernels.Backward(gy.data, xhat.data, dx?.data, dgamma, dbeta, n, c, s, weight?.data, invStd, training, overwrite);
         });
     }
 }

