@@ -20,14 +20,15 @@ internal static class BatchNormKernels
     /// Forward for every channel: mean[c], invStd[c], x̂ = (x − μ)·invStd, y = γ·x̂ + β. In training μ
     /// and σ² are the batch's and the running statistics (when given) move by
     /// <paramref name="momentum"/> (unbiased variance); in evaluation they are the running ones.
+    /// With <paramref name="relu"/>, y = max(γ·x̂ + β, 0).
     /// </summary>
     public static void Forward(float[] x, float[] xhat, float[] y, int n, int c, int s,
         float[]? gamma, float[]? beta, float[]? runningMean, float[]? runningVar, bool training, float momentum, float eps,
-        float[] mean, float[] invStd)
+        float[] mean, float[] invStd, bool relu = false)
     {
         var body = new ForwardBody
         {
-            X = x, Xhat = xhat, Y = y, N = n, C = c, S = s, Gamma = gamma, Beta = beta, Training = training,
+            X = x, Xhat = xhat, Y = y, N = n, C = c, S = s, Gamma = gamma, Beta = beta, Training = training, Relu = relu,
             RunningMean = runningMean, RunningVar = runningVar, Momentum = momentum, Eps = eps, Mean = mean, InvStd = invStd,
         };
         Run(ref body, c, (long)n * c * s);
@@ -36,15 +37,16 @@ internal static class BatchNormKernels
     /// <summary>
     /// Backward for every channel: dγ[c] += Σ dy·x̂, dβ[c] += Σ dy, and dx += γ·invStd·(dy − mean(dy)
     /// − x̂·mean(dy·x̂)) in training, dx += γ·invStd·dy in evaluation (dx = … with
-    /// <paramref name="overwrite"/>). Empty outputs are skipped.
+    /// <paramref name="overwrite"/>). Empty outputs are skipped. With <paramref name="reluBeta"/> (β, or
+    /// empty for none) the forward pass ended in a ReLU: dy is first multiplied by ReLU′(γ·x̂ + β).
     /// </summary>
     public static void Backward(float[] gy, float[] xhat, float[]? dx, float[]? dgamma, float[]? dbeta, int n, int c, int s,
-        float[]? gamma, float[] invStd, bool training, bool overwrite = false)
+        float[]? gamma, float[] invStd, bool training, bool overwrite = false, float[]? reluBeta = null)
     {
         var body = new BackwardBody
         {
             Gy = gy, Xhat = xhat, Dx = dx, Dgamma = dgamma, Dbeta = dbeta, N = n, C = c, S = s,
-            Gamma = gamma, InvStd = invStd, Training = training, Overwrite = overwrite,
+            Gamma = gamma, InvStd = invStd, Training = training, Overwrite = overwrite, ReluBeta = reluBeta,
         };
         Run(ref body, c, (long)n * c * s);
     }
@@ -68,7 +70,7 @@ internal static class BatchNormKernels
         public float[]? Gamma, Beta, RunningMean, RunningVar;
         public int N, C, S;
         public float Momentum, Eps;
-        public bool Training;
+        public bool Training, Relu;
         public int Chunks { get; set; }
 
         public readonly void Invoke(int index)
@@ -85,7 +87,7 @@ internal static class BatchNormKernels
                     for (int i = 0; i < N; i++)
                     {
                         int off = (i * C + ch) * S;
-                        Normalize(X.AsSpan(off, S), rm, ri, Gamma?[ch] ?? 1f, Beta?[ch] ?? 0f, Xhat.AsSpan(off, S), Y.AsSpan(off, S));
+                        Normalize(X.AsSpan(off, S), rm, ri, Gamma?[ch] ?? 1f, Beta?[ch] ?? 0f, Xhat.AsSpan(off, S), Y.AsSpan(off, S), Relu);
                     }
                     continue;
                 }
@@ -104,7 +106,7 @@ internal static class BatchNormKernels
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
-                    Normalize(X.AsSpan(off, S), mu, inv, g, b, Xhat.AsSpan(off, S), Y.AsSpan(off, S));
+                    Normalize(X.AsSpan(off, S), mu, inv, g, b, Xhat.AsSpan(off, S), Y.AsSpan(off, S), Relu);
                 }
             }
         }
@@ -113,7 +115,7 @@ internal static class BatchNormKernels
     private struct BackwardBody : IParallelForBody, IChannelBody
     {
         public float[] Gy, Xhat, InvStd;
-        public float[]? Dx, Dgamma, Dbeta, Gamma;
+        public float[]? Dx, Dgamma, Dbeta, Gamma, ReluBeta;
         public int N, C, S;
         public bool Training, Overwrite;
         public int Chunks { get; set; }
@@ -125,10 +127,13 @@ internal static class BatchNormKernels
             for (int ch = c0; ch < c1; ch++)
             {
                 double sdy = 0, sdyx = 0;
+                bool relu = ReluBeta is not null;
+                float gz = Gamma?[ch] ?? 1f, bz = relu && ReluBeta!.Length > 0 ? ReluBeta[ch] : 0f;
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
-                    var (a, b) = SumAndDot(Gy.AsSpan(off, S), Xhat.AsSpan(off, S));
+                    var (a, b) = relu ? SumAndDot<Relu>(Gy.AsSpan(off, S), Xhat.AsSpan(off, S), gz, bz)
+                        : SumAndDot<Identity>(Gy.AsSpan(off, S), Xhat.AsSpan(off, S), gz, bz);
                     sdy += a;
                     sdyx += b;
                 }
@@ -140,8 +145,15 @@ internal static class BatchNormKernels
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
-                    if (Overwrite) InputGradient<Assign>(Dx.AsSpan(off, S), Gy.AsSpan(off, S), Xhat.AsSpan(off, S), scale, meanDy, meanDyx);
-                    else InputGradient<Add>(Dx.AsSpan(off, S), Gy.AsSpan(off, S), Xhat.AsSpan(off, S), scale, meanDy, meanDyx);
+                    Span<float> d = Dx.AsSpan(off, S);
+                    ReadOnlySpan<float> g = Gy.AsSpan(off, S), xh = Xhat.AsSpan(off, S);
+                    if (relu)
+                    {
+                        if (Overwrite) InputGradient<Assign, Relu>(d, g, xh, scale, meanDy, meanDyx, gz, bz);
+                        else InputGradient<Add, Relu>(d, g, xh, scale, meanDy, meanDyx, gz, bz);
+                    }
+                    else if (Overwrite) InputGradient<Assign, Identity>(d, g, xh, scale, meanDy, meanDyx, gz, bz);
+                    else InputGradient<Add, Identity>(d, g, xh, scale, meanDy, meanDyx, gz, bz);
                 }
             }
         }
@@ -163,8 +175,8 @@ internal static class BatchNormKernels
         return sum;
     }
 
-    // x̂ = (x − μ)·inv, y = γ·x̂ + β.
-    private static void Normalize(ReadOnlySpan<float> x, float mu, float inv, float gamma, float beta, Span<float> xhat, Span<float> y)
+    // x̂ = (x − μ)·inv, y = γ·x̂ + β (then max(y, 0) with relu).
+    private static void Normalize(ReadOnlySpan<float> x, float mu, float inv, float gamma, float beta, Span<float> xhat, Span<float> y, bool relu)
     {
         var vm = new Vector<float>(mu);
         var vi = new Vector<float>(inv);
@@ -175,59 +187,93 @@ internal static class BatchNormKernels
         {
             var h = (new Vector<float>(x[i..]) - vm) * vi;
             h.CopyTo(xhat[i..]);
-            (h * vg + vb).CopyTo(y[i..]);
+            var z = h * vg + vb;
+            (relu ? Vector.Max(z, Vector<float>.Zero) : z).CopyTo(y[i..]);
         }
         for (; i < x.Length; i++)
         {
             float h = (x[i] - mu) * inv;
             xhat[i] = h;
-            y[i] = h * gamma + beta;
+            float z = h * gamma + beta;
+            y[i] = relu ? MathF.Max(z, 0f) : z;
         }
     }
 
-    // (Σ g, Σ g·x̂).
-    private static (float Sum, float Dot) SumAndDot(ReadOnlySpan<float> g, ReadOnlySpan<float> xh)
+    // dz = dy·ReLU′(z) for z = γ·x̂ + β, recomputed as the forward pass computed it (ReLU′(0) = ½, as
+    // Ops.Relu has it).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ReluGradient(Vector<float> g, Vector<float> xh, Vector<float> gamma, Vector<float> beta)
     {
+        var z = xh * gamma + beta;
+        return Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<float>.Zero), g,
+            Vector.ConditionalSelect(Vector.Equals(z, Vector<float>.Zero), g * new Vector<float>(0.5f), Vector<float>.Zero));
+    }
+
+    private static float ReluGradient(float g, float xh, float gamma, float beta)
+    {
+        float z = xh * gamma + beta;
+        return z > 0f ? g : z == 0f ? 0.5f * g : 0f;
+    }
+
+    // (Σ g, Σ g·x̂), g through ReLU′(γ·x̂ + β) first when TAct is Relu (resolved at JIT time).
+    private static (float Sum, float Dot) SumAndDot<TAct>(ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float gamma, float beta)
+        where TAct : struct
+    {
+        bool relu = typeof(TAct) == typeof(Relu);
         var s = Vector<float>.Zero;
         var d = Vector<float>.Zero;
+        var vgamma = new Vector<float>(gamma);
+        var vbeta = new Vector<float>(beta);
         int i = 0, w = Vector<float>.Count;
         for (; i + w <= g.Length; i += w)
         {
             var vg = new Vector<float>(g[i..]);
+            var vx = new Vector<float>(xh[i..]);
+            if (relu) vg = ReluGradient(vg, vx, vgamma, vbeta);
             s += vg;
-            d += vg * new Vector<float>(xh[i..]);
+            d += vg * vx;
         }
         float sum = Vector.Sum(s), dot = Vector.Sum(d);
         for (; i < g.Length; i++)
         {
-            sum += g[i];
-            dot += g[i] * xh[i];
+            float gi = relu ? ReluGradient(g[i], xh[i], gamma, beta) : g[i];
+            sum += gi;
+            dot += gi * xh[i];
         }
         return (sum, dot);
     }
 
     // dx += scale·(g − meanDy − x̂·meanDyx), or dx = … (TMode: Add or Assign, resolved at JIT time).
-    private static void InputGradient<TMode>(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float scale, float meanDy, float meanDyx)
-        where TMode : struct
+    private static void InputGradient<TMode, TAct>(Span<float> dx, ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float scale, float meanDy, float meanDyx,
+        float gamma, float beta)
+        where TMode : struct where TAct : struct
     {
-        bool add = typeof(TMode) == typeof(Add);
+        bool add = typeof(TMode) == typeof(Add), relu = typeof(TAct) == typeof(Relu);
         var vs = new Vector<float>(scale);
         var vm = new Vector<float>(meanDy);
         var vx = new Vector<float>(meanDyx);
+        var vgamma = new Vector<float>(gamma);
+        var vbeta = new Vector<float>(beta);
         int i = 0, w = Vector<float>.Count;
         for (; i + w <= dx.Length; i += w)
         {
-            var r = vs * (new Vector<float>(g[i..]) - vm - new Vector<float>(xh[i..]) * vx);
+            var vg = new Vector<float>(g[i..]);
+            var vh = new Vector<float>(xh[i..]);
+            if (relu) vg = ReluGradient(vg, vh, vgamma, vbeta);
+            var r = vs * (vg - vm - vh * vx);
             if (add) r += new Vector<float>(dx[i..]);
             r.CopyTo(dx[i..]);
         }
         for (; i < dx.Length; i++)
         {
-            float r = scale * (g[i] - meanDy - xh[i] * meanDyx);
+            float gi = relu ? ReluGradient(g[i], xh[i], gamma, beta) : g[i];
+            float r = scale * (gi - meanDy - xh[i] * meanDyx);
             dx[i] = add ? dx[i] + r : r;
         }
     }
 
     private struct Add;
     private struct Assign;
+    private struct Identity;
+    private struct Relu;
 }

@@ -57,7 +57,10 @@ public abstract class BatchNormBase : Module, IConfigurable
     private protected abstract void CheckInput(Tensor input);
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Forward(input, Activation.None);
+
+    /// <summary>The batch norm followed by <paramref name="activation"/> (none or ReLU), fused into one op.</summary>
+    public Tensor Forward(Tensor input, Activation activation)
     {
         CheckInput(input);
         if (input.Shape[1] != NumFeatures)
@@ -70,7 +73,7 @@ public abstract class BatchNormBase : Module, IConfigurable
             if (Momentum is null) momentum = 1f / NumBatchesTracked.Data[0];
         }
         bool update = IsTraining && TrackRunningStats;
-        return Ops.BatchNorm(input, update || !useBatch ? RunningMean : null, update || !useBatch ? RunningVar : null, Weight, Bias, useBatch, momentum, Eps);
+        return Ops.BatchNorm(input, update || !useBatch ? RunningMean : null, update || !useBatch ? RunningVar : null, Weight, Bias, useBatch, momentum, Eps, activation);
     }
 
     /// <summary>The constructor arguments as JSON (PyTorch's names).</summary>

@@ -22,17 +22,17 @@ internal static class ConvBatchNormFusion
                                     || (bn.Weight?.RequiresGrad ?? false) || (bn.Bias?.RequiresGrad ?? false)));
 
     /// <summary>
-    /// activation(bn(conv(x))): folded when <see cref="CanFold"/>, else the three steps as written
-    /// (same values within float rounding).
+    /// activation(bn(conv(x))): folded when <see cref="CanFold"/>, else the conv and the batch norm
+    /// (with a ReLU fused into it) as written (same values within float rounding).
     /// </summary>
     public static Tensor Forward(Conv2d conv, BatchNormBase bn, Tensor x, Activation activation = Activation.None)
     {
         if (!CanFold(conv, bn, x))
         {
+            if (activation is Activation.None or Activation.Relu) return bn.Forward(conv.Forward(x), activation);
             var y = bn.Forward(conv.Forward(x));
             return activation switch
             {
-                Activation.Relu => Ops.Relu(y),
                 Activation.Sigmoid => Ops.Sigmoid(y),
                 Activation.Tanh => Ops.Tanh(y),
                 _ => y,

@@ -29,6 +29,20 @@ public static class ConvOpRegistry
     /// <summary>All cases.</summary>
     public static IReadOnlyList<OpCase> All { get; } = Build();
 
+    // [n, c, h, w] whose values in each channel are ±(0.3 + 0.1·k), shuffled: mean exactly 0, none near it.
+    private static Tensor AwayFromTheMean(int seed, int n, int c, int h, int w)
+    {
+        var t = new Tensor(new Shape(n, c, h, w));
+        var rng = new Random(seed);
+        int per = n * h * w, s = h * w;
+        for (int ch = 0; ch < c; ch++)
+        {
+            var values = Enumerable.Range(0, per).Select(k => (k % 2 == 0 ? 1f : -1f) * (0.3f + 0.1f * (k / 2))).OrderBy(_ => rng.Next()).ToArray();
+            for (int i = 0; i < per; i++) t.Data[((i / s) * c + ch) * s + i % s] = values[i];
+        }
+        return t;
+    }
+
     private static readonly Dictionary<string, OpCase> ByName = All.ToDictionary(c => c.Name);
 
     /// <summary>Case names for [MemberData].</summary>
@@ -119,6 +133,14 @@ public static class ConvOpRegistry
 
         // Batch norm, training (batch statistics) and evaluation (running statistics).
         Add("BatchNorm2d train", t => Ops.BatchNorm(t[0], null, null, t[1], t[2], training: true), () => [N(50, 3, 2, 4, 5), Positive(51, 2), N(52, 2)]);
+        // The fused ReLU's kink: every normalised value at least 0.3σ from it, so that no step of the
+        // check crosses it (the batch statistics move every value when one input moves).
+        Add("BatchNorm2d+Relu train", t => Ops.BatchNorm(t[0], null, null, t[1], t[2], training: true, activation: Activation.Relu),
+            () => [AwayFromTheMean(80, 3, 2, 4, 5), Positive(81, 2), Tensor.Zeros(2)]);
+        Add("BatchNorm2d+Relu train, no affine", t => Ops.BatchNorm(t[0], null, null, null, null, training: true, activation: Activation.Relu),
+            () => [AwayFromTheMean(83, 2, 3, 3, 4)]);
+        Add("BatchNorm2d+Relu eval", t => Ops.BatchNorm(t[0], Tensor.FromArray([0.3f, -0.2f]), Tensor.FromArray([1.5f, 0.7f]), t[1], t[2], training: false, activation: Activation.Relu),
+            () => [N(84, 3, 2, 3, 5), Positive(85, 2), N(86, 2)]);
         Add("BatchNorm2d train batch 1", t => Ops.BatchNorm(t[0], null, null, t[1], t[2], training: true), () => [N(53, 1, 3, 3, 3), Positive(54, 3), N(55, 3)]);
         Add("BatchNorm1d train [N,C]", t => Ops.BatchNorm(t[0], Tensor.Zeros(4), Tensor.Ones(4), t[1], t[2], training: true), () => [N(56, 5, 4), Positive(57, 4), N(58, 4)]);
         Add("BatchNorm1d train [N,C,L]", t => Ops.BatchNorm(t[0], null, null, t[1], t[2], training: true), () => [N(59, 3, 2, 7), Positive(60, 2), N(61, 2)]);
