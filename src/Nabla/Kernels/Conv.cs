@@ -214,10 +214,19 @@ internal static class ConvKernels
     /// the output is still in cache. Overwrites y.
     /// </summary>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None,
-        ConvImplicit.PackedWeightCache? packed = null)
+        ConvImplicit.PackedWeightCache? packed = null, ReadOnlySpan<float> residual = default)
     {
+        bool implicitPath = !ConvDirect.Choose(in g, ConvPass.Forward) && ConvImplicit.Choose(in g, ConvPass.Forward);
+        if (!residual.IsEmpty && !implicitPath)
+        {
+            // Only the implicit kernel adds a residual in its write-back; elsewhere it is a pass of its own.
+            Forward(in g, x, w, bias, y, Activation.None, packed);
+            TensorPrimitives.Add(y, residual, y);
+            Activate(y, activation);
+            return;
+        }
         if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
-        else if (ConvImplicit.Choose(in g, ConvPass.Forward)) ConvImplicit.Forward(in g, x, w, bias, y, activation, packed);
+        else if (implicitPath) ConvImplicit.Forward(in g, x, w, bias, y, activation, packed, residual);
         else ForwardGemm(in g, x, w, bias, y, activation);
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -101,9 +102,11 @@ internal static unsafe class ConvImplicit
     /// <paramref name="cache"/>, when given, keeps the packed weights between calls: its owner
     /// promises that <paramref name="w"/> holds the same values every time it passes the same cache
     /// (inference with frozen weights); packing was a fifth of a batch-1 ResNet forward.
+    /// <paramref name="residual"/>, when not empty, has y's shape and is added with the bias before
+    /// the activation (a ResNet block's shortcut, in the same pass).
     /// </remarks>
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation,
-        PackedWeightCache? cache = null)
+        PackedWeightCache? cache = null, ReadOnlySpan<float> residual = default)
     {
         var (mr, nr) = Tile;
         var packed = cache is null ? PackWeights(in g, w, rotate: false, mr) : cache.Get(in g, w, mr);
@@ -113,9 +116,9 @@ internal static unsafe class ConvImplicit
             N = g.N, Groups = g.Groups, Cin = g.Cg, Cout = g.Og, H = g.H, W = g.W, OH = g.OH, OW = g.OW,
             KH = g.KH, KW = g.KW, SH = g.SH, SW = g.SW, DH = g.DH, DW = g.DW, Top = g.PH, Left = g.PW, Accumulate = false, Act = activation,
         };
-        fixed (float* px = x, pb = bias, py = y, pp = packed)
+        fixed (float* px = x, pb = bias, py = y, pp = packed, pr = residual)
         {
-            job.In = px; job.Bias = bias.IsEmpty ? null : pb; job.Out = py; job.Packed = pp;
+            job.In = px; job.Bias = bias.IsEmpty ? null : pb; job.Out = py; job.Packed = pp; job.Residual = residual.IsEmpty ? null : pr;
             Run(ref job, g.Macs);
         }
     }
@@ -294,16 +297,32 @@ internal static unsafe class ConvImplicit
                             float* s = src + ((long)c * h + r * sh + a - top) * w + b - left;
                             if (!bordersClear)
                             {
-                                for (int v = 0; v < v0; v++) row[v] = 0f;
-                                for (int v = v1; v < wq; v++) row[v] = 0f;
+                                for (int q = 0; q < v0; q++) row[q] = 0f;
+                                for (int q = v1; q < wq; q++) row[q] = 0f;
                             }
-                            for (int v = v0; v < v1; v++) row[v] = s[(long)v * sw];
+                            int v = v0;
+                            if (sw == 2 && Avx2.IsSupported)
+                            {
+                                // Every other float of the row, eight at a time (a 16-float read that must
+                                // stay inside the source row: its last float is at s + 2v + 15).
+                                long room = w - 1 - (b - left); // the last index of s inside the row
+                                for (; v + 8 <= v1 && 2L * v + 15 <= room; v += 8) Evens(s + 2L * v).Store(row + v);
+                            }
+                            for (; v < v1; v++) row[v] = s[(long)v * sw];
                         }
                     }
                 }
         }
 
         private static int CeilDiv(int x, int y) => x >= 0 ? (x + y - 1) / y : -(-x / y);
+
+        // The even-indexed floats of p[0, 16).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Evens(float* p)
+        {
+            var even = Avx.Shuffle(Avx.LoadVector256(p), Avx.LoadVector256(p + 8), 0b10_00_10_00);
+            return Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
+        }
     }
 
     // ------------------------------------------------------------------ the job
@@ -315,7 +334,7 @@ internal static unsafe class ConvImplicit
         public int N, Groups, Cin, Cout, H, W, OH, OW, KH, KW, SH, SW, DH, DW, Top, Left;
         public bool Accumulate;
         public Activation Act;
-        public float* In, Out, Bias, Packed;
+        public float* In, Out, Bias, Packed, Residual; // Residual: null, or added with the bias (forward only)
         public int Parts; // grid slices per image (several only when there are fewer images than threads)
     }
 
@@ -360,9 +379,18 @@ internal static unsafe class ConvImplicit
             int[]? big = depth > 4096 ? GC.AllocateUninitializedArray<int>(depth, pinned: true) : null;
             int* small = stackalloc int[big is null ? depth : 1];
             int* offsets = big is null ? small : (int*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref big[0]);
-            for (int c = 0; c < j.Cin; c++)
-                for (int i = 0; i < j.KH; i++)
-                    for (int k = 0; k < j.KW; k++) offsets[(c * j.KH + i) * j.KW + k] = (int)ph.Offset(i, k, c, j.Cin, plane);
+            if (j.SH == 1 && j.SW == 1)
+            {
+                // Unit stride: no phases, so no divisions (they were most of a batch-1 call's set-up).
+                int* o = offsets;
+                for (int c = 0; c < j.Cin; c++)
+                    for (int i = 0; i < j.KH; i++)
+                        for (int k = 0, row = c * plane + i * j.DH * wp; k < j.KW; k++) *o++ = row + k * j.DW;
+            }
+            else
+                for (int c = 0; c < j.Cin; c++)
+                    for (int i = 0; i < j.KH; i++)
+                        for (int k = 0; k < j.KW; k++) offsets[(c * j.KH + i) * j.KW + k] = (int)ph.Offset(i, k, c, j.Cin, plane);
             int blocks = (j.Cout + mr - 1) / mr;
             long panel = (long)taps * j.Cin * mr;
             long inImage = (long)j.Groups * j.Cin * j.H * j.W, outImage = (long)j.Groups * j.Cout * j.OH * j.OW;
@@ -391,8 +419,9 @@ internal static unsafe class ConvImplicit
                                 else Kernel6x16(packed + b * panel, buf + p0, offsets, depth, ybuf + (long)b * mr * ldc + p0, ldc);
                             }
                         }
-                        Compact(ybuf, ldc, g0, g1, wp, j.OH, j.OW, j.Cout, j.Out + n * outImage + (long)gi * j.Cout * j.OH * j.OW,
-                            j.Bias == null ? null : j.Bias + gi * j.Cout, j.Accumulate);
+                        long at = n * outImage + (long)gi * j.Cout * j.OH * j.OW;
+                        Compact(ybuf, ldc, g0, g1, wp, j.OH, j.OW, j.Cout, j.Out + at,
+                            j.Bias == null ? null : j.Bias + gi * j.Cout, j.Accumulate, j.Residual == null ? null : j.Residual + at);
                     }
                     if (j.Act != Activation.None && j.Parts == 1)
                         ConvKernels.Activate(new Span<float>(j.Out + n * outImage, (int)outImage), j.Act);
@@ -404,9 +433,10 @@ internal static unsafe class ConvImplicit
         }
     }
 
-    // output[o, r, v] (= s + bias[o] | += s) for the grid positions p = r·wp + v in [g0, g1) with v < ow,
-    // s = ybuf[o·ldc + p].
-    private static void Compact(float* ybuf, int ldc, int g0, int g1, int wp, int oh, int ow, int cout, float* output, float* bias, bool accumulate)
+    // output[o, r, v] (= s + bias[o] (+ residual[o, r, v]) | += s) for the grid positions p = r·wp + v
+    // in [g0, g1) with v < ow, s = ybuf[o·ldc + p].
+    private static void Compact(float* ybuf, int ldc, int g0, int g1, int wp, int oh, int ow, int cout, float* output, float* bias, bool accumulate,
+        float* residual)
     {
         long plane = (long)oh * ow;
         for (int o = 0; o < cout; o++)
@@ -421,6 +451,7 @@ internal static unsafe class ConvImplicit
                 {
                     int len = Math.Min(run, ow - v);
                     if (accumulate) AddRun(src + p, dst + r * ow + v, len);
+                    else if (residual != null) CopyRun(src + p, residual + o * plane + r * ow + v, dst + r * ow + v, len, b);
                     else CopyRun(src + p, dst + r * ow + v, len, b);
                 }
                 p += run;
@@ -436,6 +467,16 @@ internal static unsafe class ConvImplicit
         var vb = Vector256.Create(b);
         for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(s + i) + vb, d + i);
         for (; i < n; i++) d[i] = s[i] + b;
+    }
+
+    // d[0, n) = s[0, n) + b + t[0, n).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(float* s, float* t, float* d, int n, float b)
+    {
+        int i = 0;
+        var vb = Vector256.Create(b);
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(s + i) + vb + Vector256.Load(t + i), d + i);
+        for (; i < n; i++) d[i] = s[i] + b + t[i];
     }
 
     // d[0, n) += s[0, n).

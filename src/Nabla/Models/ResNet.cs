@@ -41,9 +41,9 @@ public sealed class BasicBlock : Module, IConfigurable
     {
         // Folded into one convolution each in inference (ConvBatchNormFusion), as written otherwise.
         var y = ConvBatchNormFusion.Forward(conv1, bn1, input, Activation.Relu);
-        y = ConvBatchNormFusion.Forward(conv2, bn2, y);
         var shortcut = downsample is null ? input : downsample.Forward(input);
-        return Ops.Relu(y + shortcut);
+        // relu(bn2(conv2(y)) + shortcut); in inference the addition and the ReLU are in the conv's write-back.
+        return ConvBatchNormFusion.Forward(conv2, bn2, y, Activation.Relu, shortcut);
     }
 
     /// <summary>The constructor arguments as JSON.</summary>

@@ -38,11 +38,34 @@ internal static class ConvBatchNormFusion
                 _ => y,
             };
         }
+        return Folded(conv, bn, x, activation, residual: null);
+    }
+
+    /// <summary>
+    /// activation(bn(conv(x)) + <paramref name="residual"/>): the addition in the convolution's
+    /// write-back when folded (inference; a ResNet block's end), three ops as written otherwise.
+    /// </summary>
+    public static Tensor Forward(Conv2d conv, BatchNormBase bn, Tensor x, Activation activation, Tensor residual)
+    {
+        if (CanFold(conv, bn, x) && !(GradMode.IsEnabled && residual.RequiresGrad)) return Folded(conv, bn, x, activation, residual);
+        var y = Forward(conv, bn, x) + residual;
+        return activation switch
+        {
+            Activation.None => y,
+            Activation.Relu => Ops.Relu(y),
+            Activation.Sigmoid => Ops.Sigmoid(y),
+            Activation.Tanh => Ops.Tanh(y),
+            _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+        };
+    }
+
+    private static Tensor Folded(Conv2d conv, BatchNormBase bn, Tensor x, Activation activation, Tensor? residual)
+    {
         if (x.Rank != 4 || x.Shape[1] != conv.InChannels)
             throw new ShapeMismatchException(conv.Describe(), x.Shape, conv.Weight.Shape, $"expects input [N, {conv.InChannels}, H, W]");
         var folded = conv.Folded;
         if (folded is null || !folded.Matches(conv, bn)) conv.Folded = folded = new FoldedConv(conv, bn);
-        return Ops.Conv2d(x, folded.Weight, folded.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, activation, folded.Packed);
+        return Ops.Conv2d(x, folded.Weight, folded.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, activation, folded.Packed, residual);
     }
 }
 

@@ -111,6 +111,14 @@ public static partial class Ops
     /// </summary>
     internal static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, Padding padding, (int H, int W) dilation,
         int groups, Activation activation, ConvImplicit.PackedWeightCache? packed)
+        => Conv2d(x, weight, bias, stride, padding, dilation, groups, activation, packed, residual: null);
+
+    /// <summary>
+    /// activation(conv(x) + bias + <paramref name="residual"/>) in one pass over the output, for
+    /// inference only (nothing is recorded): a ResNet block's second convolution and its shortcut.
+    /// </summary>
+    internal static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int H, int W) stride, Padding padding, (int H, int W) dilation,
+        int groups, Activation activation, ConvImplicit.PackedWeightCache? packed, Tensor? residual)
     {
         const string op = "Conv2d";
         if (x.Rank != 4) throw new ShapeMismatchException(op, x.Shape, weight.Shape, "input must be [N, C, H, W]");
@@ -124,6 +132,14 @@ public static partial class Ops
         var g = Geometry(op, x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], weight.Shape[0], weight.Shape[2], weight.Shape[3], stride, padding, dilation, groups);
         var y = Tensor.Uninitialized(new Shape(g.N, g.O, g.OH, g.OW));
         bool needs = GradMode.IsEnabled && (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false));
+        if (residual is not null)
+        {
+            if (needs || (GradMode.IsEnabled && residual.RequiresGrad))
+                throw new InvalidOperationException($"{op}: a fused residual is for inference; add it as its own op when recording gradients.");
+            if (residual.Shape != y.Shape) throw new ShapeMismatchException(op, y.Shape, residual.Shape, "the residual must have the output's shape");
+            ConvKernels.Forward(in g, x.Data, weight.Data, bias is null ? default : bias.Data, y.Data, activation, packed, residual.Data);
+            return y;
+        }
         // ReLU's backward needs the pre-activation (its subgradient at 0 is ½), so it gets its own buffer.
         bool keepZ = needs && activation == Activation.Relu;
         var z = keepZ ? Tensor.Uninitialized(y.Shape) : y;

@@ -226,9 +226,15 @@ public class ConvDirectTests
 
     private static IEnumerable<Module> All(Module m) => m.NamedChildren().SelectMany(c => All(c.Module)).Prepend(m);
 
-    [Fact]
-    public void Folded_ResNet_gives_the_unfolded_outputs()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Folded_ResNet_gives_the_unfolded_outputs(int path)
     {
+        // Each block's end (conv + batch norm + shortcut + ReLU) is one write-back on the implicit
+        // path and separate passes on the others.
+        using var forced = ConvDirect.Force(path switch { 0 => ConvPath.Auto, 1 => ConvPath.Implicit, _ => ConvPath.Gemm });
         var model = new ResNet(3, 10, 16, blocks: 1, width: 8, rng: new Random(5));
         int seed = 10;
         foreach (var bn in All(model).OfType<BatchNorm2d>()) Randomise(bn, seed++);
