@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Where a `nabla` run spends its time, from a sampled .NET profile.
+"""Where a `nabla` run spends its time, from a sampled .NET profile (see also perf_top.sh, whose
+attribution is exact: this sampler charges loops without a GC safe point to the next allocation).
 
     dotnet tool install -g dotnet-trace
     dotnet-trace collect --profile dotnet-sampled-thread-time --format Speedscope -o run.nettrace -- \

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -93,6 +94,11 @@ internal static class ConvKernels
     /// <summary>The adjoint of <see cref="Im2Col"/>: x[Cg, H, W] += the columns folded back (overlaps add up).</summary>
     public static unsafe void Col2Im(in ConvGeometry g, ReadOnlySpan<float> cols, Span<float> x)
     {
+        if (Avx512F.IsSupported && g.W <= 16 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1)
+        {
+            Col2ImNarrow(in g, cols, x);
+            return;
+        }
         int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P;
         for (int c = 0; c < g.Cg; c++)
         {
@@ -127,6 +133,43 @@ internal static class ConvKernels
                     }
                 }
         }
+    }
+
+    // Col2Im for unit stride and dilation on images at most 16 wide (LeNet's second layer: 14): each
+    // input row is summed in one register from its KH·KW contributions, each a masked load of one
+    // output row shifted into place, and stored once. The row-by-row version added each
+    // contribution in memory, in runs of 10 floats (9 % of a LeNet training step).
+    private static unsafe void Col2ImNarrow(in ConvGeometry g, ReadOnlySpan<float> cols, Span<float> x)
+    {
+        int H = g.H, W = g.W, OH = g.OH, OW = g.OW, P = g.P, KH = g.KH, KW = g.KW;
+        if (cols.Length < g.K * P || x.Length < g.Cg * H * W) throw new ArgumentException("Col2Im: buffers too short for the geometry.");
+        var lanes = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var rowMask = Vector512.LessThan(lanes, Vector512.Create((float)W));
+        // Tap column j puts output column ow at input column ow − PW + j: lanes [j − PW, j − PW + OW) ∩ [0, W).
+        var tapMasks = stackalloc Vector512<float>[KW];
+        for (int j = 0; j < KW; j++)
+        {
+            int shift = j - g.PW;
+            tapMasks[j] = rowMask & Vector512.GreaterThanOrEqual(lanes, Vector512.Create((float)shift))
+                & Vector512.LessThan(lanes, Vector512.Create((float)(shift + OW)));
+        }
+        fixed (float* pc = cols, px = x)
+            for (int c = 0; c < g.Cg; c++)
+                for (int ih = 0; ih < H; ih++)
+                {
+                    float* dst = px + ((long)c * H + ih) * W;
+                    var acc = Avx512F.MaskLoad(dst, rowMask, Vector512<float>.Zero);
+                    for (int i = 0; i < KH; i++)
+                    {
+                        int oh = ih + g.PH - i;
+                        if ((uint)oh >= (uint)OH) continue;
+                        float* src = pc + (long)(c * KH + i) * KW * P + oh * OW + g.PW;
+                        // Lane iw reads src[iw − j] (the masked-off lanes are not read, so the
+                        // address may lie before the buffer).
+                        for (int j = 0; j < KW; j++, src += P) acc += Avx512F.MaskLoad(src - j, tapMasks[j], Vector512<float>.Zero);
+                    }
+                    Avx512F.MaskStore(dst, rowMask, acc);
+                }
     }
 
     // d[0, n) ← s[0, n) for the short runs of im2col: one or two (overlapping) vectors for up to 16
