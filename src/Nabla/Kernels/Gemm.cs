@@ -239,6 +239,88 @@ public static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// A B operand packed once for several products that share it (an RNN's recurrent weights over
+    /// the time steps: packing them again every step was 9 % of an LSTM training step). Valid only
+    /// while B's values do not change; made by <see cref="PackB"/>.
+    /// </summary>
+    internal sealed class PackedB
+    {
+        internal PackedB(float[] data, bool transB, int k, int n, GemmPath path, int kcMax, int ncMax)
+        {
+            Data = data; TransB = transB; K = k; N = n; Path = path; KcMax = kcMax; NcMax = ncMax;
+        }
+
+        internal float[] Data { get; }
+        internal bool TransB { get; }
+        internal int K { get; }
+        internal int N { get; }
+        internal GemmPath Path { get; }
+        internal int KcMax { get; }
+        internal int NcMax { get; }
+    }
+
+    /// <summary>
+    /// op(B) [k, n] packed for the current path, for products with <paramref name="m"/> rows; its
+    /// storage comes from <see cref="TensorArena.Allocate"/> (so an arena-backed training step reuses
+    /// it). Null where packing once does not apply: the products with m rows would not run the packed
+    /// kernel, or n is wider than one block.
+    /// </summary>
+    internal static PackedB? PackB(bool transB, int k, int n, ReadOnlySpan<float> b, int ldb, int m)
+    {
+        var path = Resolve(ForcedPath);
+        if (k <= 0 || m <= 1 || n <= NarrowWidth(path) || n == 1 || (!transB && m <= 24)) return null;
+        CheckOperand("b", "ldb", transB ? n : k, transB ? k : n, b.Length, ldb);
+        Func<long, float[]> allocate = length => TensorArena.Allocate(checked((int)length), clear: false);
+        float[]? data;
+        (int KcMax, int NcMax) blocks;
+        fixed (float* pb = b)
+            blocks = path switch
+            {
+                GemmPath.Avx512 => PackedGemm<Avx512Kernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
+                GemmPath.Avx2 => PackedGemm<Avx2Kernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
+                GemmPath.Vector => PackedGemm<VectorKernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
+                _ => PackedGemm<ScalarKernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
+            };
+        return data is null ? null : new PackedB(data, transB, k, n, path, blocks.KcMax, blocks.NcMax);
+    }
+
+    /// <summary>
+    /// <see cref="Sgemm"/> taking B from <paramref name="packed"/> where it fits the call (same
+    /// transpose, k, n and path, a product the packed kernel runs); <paramref name="b"/> is the same
+    /// matrix, used where it does not.
+    /// </summary>
+    internal static void SgemmPacked(bool transA, bool transB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc, PackedB? packed)
+    {
+        var path = Resolve(ForcedPath);
+        if (packed is null || packed.TransB != transB || packed.K != k || packed.N != n || packed.Path != path || m <= 1 || alpha == 0f)
+        {
+            Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (!transB && m <= 24)
+        {
+            // Few row tiles: reading B in place beats packed panels (see Choose).
+            Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        int threads = (long)m * n * k < ParallelMacs ? 1 : Math.Max(1, WorkerPool.Threads);
+        fixed (float* pa = a, pb = b, pc = c, pp = packed.Data)
+        {
+            var g = new GemmArgs(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            switch (path)
+            {
+                case GemmPath.Avx512: PackedGemm<Avx512Kernel>.RunPrepacked(in g, threads, pp, packed.KcMax, packed.NcMax); break;
+                case GemmPath.Avx2: PackedGemm<Avx2Kernel>.RunPrepacked(in g, threads, pp, packed.KcMax, packed.NcMax); break;
+                case GemmPath.Vector: PackedGemm<VectorKernel>.RunPrepacked(in g, threads, pp, packed.KcMax, packed.NcMax); break;
+                default: PackedGemm<ScalarKernel>.RunPrepacked(in g, threads, pp, packed.KcMax, packed.NcMax); break;
+            }
+        }
+    }
+
     /// <summary>Widest n the narrow-N kernel of <paramref name="path"/> handles (0: none).</summary>
     internal static int NarrowWidth(GemmPath path) => path switch
     {

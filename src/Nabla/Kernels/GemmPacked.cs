@@ -105,6 +105,46 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
         }
     }
 
+    /// <summary>
+    /// Packs all of op(B) [k, n] into <paramref name="dst"/> in the k-inner layout that <see cref="Run"/>
+    /// uses (k blocks of KC×NC one after the other, NR-wide panels in each), for
+    /// <see cref="RunPrepacked"/>. Returns (kcMax, ncMax), or (0, 0) when n needs more than one NC
+    /// block (then nothing is written).
+    /// </summary>
+    public static (int KcMax, int NcMax) PackWhole(bool transB, float* b, nint ldb, int k, int n, Func<long, float[]> allocate, out float[]? dst)
+    {
+        dst = null;
+        int nr = TK.NR;
+        int kBlocks = DivUp(k, TK.KC), kcMax = DivUp(k, kBlocks);
+        int nBlocks = DivUp(n, TK.NC), ncMax = RoundUp(DivUp(n, nBlocks), nr);
+        if (nBlocks != 1) return (0, 0);
+        dst = allocate((long)kBlocks * kcMax * ncMax);
+        int panels = DivUp(n, nr);
+        fixed (float* bp = dst)
+            for (int blk = 0; blk < kBlocks; blk++)
+            {
+                int pc = blk * kcMax;
+                GemmPacking.PackB<TK>(transB, b, ldb, pc, Math.Min(kcMax, k - pc), 0, n, 0, panels, bp + (nint)blk * kcMax * ncMax);
+            }
+        return (kcMax, ncMax);
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> with B already packed by <see cref="PackWhole"/> (g.B is not read): every unit
+    /// runs all k blocks for its rows, one dispatch per call.
+    /// </summary>
+    public static void RunPrepacked(in GemmArgs g, int threads, float* bp, int kcMax, int ncMax)
+    {
+        int kBlocks = DivUp(g.K, kcMax);
+        int mcMax = Math.Min(TK.MC, RoundUp(g.M, TK.MR));
+        GemmScratch.Current.PackA((long)mcMax * kcMax);
+        int panels = DivUp(g.N, TK.NR);
+        var units = Units.Choose(threads, g.M, DivUp(g.M, TK.MR), panels);
+        var body = new ComputeBody(g, bp, true, 0, kBlocks, kcMax, ncMax, mcMax, 0, g.N, panels, units);
+        if (units.Count > 1) WorkerPool.ParallelFor(units.Count, body, threads);
+        else body.Invoke(0);
+    }
+
     /// <summary>Largest whole packed B (floats) for the k-inner parallel schedule: ~1 MB, the L2 of a Zen 5 core.</summary>
     private const long WholeBLimit = 256 * 1024;
 

@@ -124,6 +124,8 @@ public static partial class Ops
                 var cs = s.Cells.AsSpan();
                 if (c0 is null) cs.Slice(start * BH, BH).Clear(); else c0.Data.Slice(d * BH, BH).CopyTo(cs.Slice(start * BH, BH));
             }
+            // Wₕₕ is the same at every step: packed for the kernel once, not T times.
+            var packedHh = Gemm.PackB(transB: true, H, GH, w.WeightHh.Data, H, m: B);
             for (int step = 0; step < T; step++)
             {
                 int t = reverse ? T - 1 - step : step;
@@ -136,9 +138,9 @@ public static partial class Ops
                 {
                     hg = s.HiddenGates.AsSpan(t * B * GH, B * GH);
                     if (w.BiasHh is { } bhh) for (int b = 0; b < B; b++) bhh.Data.CopyTo(hg.Slice(b * GH, GH));
-                    Gemm.Sgemm(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, w.BiasHh is null ? 0f : 1f, hg, GH);
+                    Gemm.SgemmPacked(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, w.BiasHh is null ? 0f : 1f, hg, GH, packedHh);
                 }
-                else Gemm.Sgemm(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, 1f, gt, GH);
+                else Gemm.SgemmPacked(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, 1f, gt, GH, packedHh);
                 if (lstm)
                 {
                     // The whole step at once; padded rows are computed too and then reset to the carried state.
@@ -231,6 +233,7 @@ public static partial class Ops
         if (dhN is not null) dhN.Data.Slice(d * BH, BH).CopyTo(dh);
         if (dcN is not null && dc is not null) dcN.Data.Slice(d * BH, BH).CopyTo(dc);
         var states = s.States.AsSpan();
+        var packedHh = Gemm.PackB(transB: false, GH, H, w.WeightHh.Data, H, m: B); // once, not at every step
         for (int step = T - 1; step >= 0; step--)
         {
             int t = reverse ? T - 1 - step : step;
@@ -266,7 +269,7 @@ public static partial class Ops
                 }
             }
             // dh₋₁ += dGₜ·Wₕₕ (padded rows of dGₜ are zero, so their dh passes through unchanged).
-            Gemm.Sgemm(false, false, B, H, GH, 1f, dGh.AsSpan(t * B * GH, B * GH), GH, w.WeightHh.Data, H, 1f, dh, H);
+            Gemm.SgemmPacked(false, false, B, H, GH, 1f, dGh.AsSpan(t * B * GH, B * GH), GH, w.WeightHh.Data, H, 1f, dh, H, packedHh);
         }
         if (h0 is not null && h0.RequiresGrad) AddInPlace(h0.GradBuffer().Data.Slice(d * BH, BH), dh);
         if (c0 is not null && c0.RequiresGrad) AddInPlace(c0.GradBuffer().Data.Slice(d * BH, BH), dc);
