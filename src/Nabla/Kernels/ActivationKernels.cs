@@ -17,23 +17,28 @@ public static class ActivationKernels
         if (Vector.IsHardwareAccelerated)
         {
             int w = Vector<float>.Count;
-            var half = new Vector<float>(0.5f);
             for (; i <= z.Length - w; i += w)
             {
-                var zv = new Vector<float>(z.Slice(i));
-                var gv = new Vector<float>(g.Slice(i));
-                var r = Vector.ConditionalSelect(Vector.GreaterThan(zv, Vector<float>.Zero), gv,
-                        Vector.ConditionalSelect(Vector.Equals(zv, Vector<float>.Zero), gv * half, Vector<float>.Zero));
+                var r = ReluGradient(new Vector<float>(z.Slice(i)), new Vector<float>(g.Slice(i)));
                 if (accumulate) r += new Vector<float>(dz.Slice(i));
                 r.CopyTo(dz.Slice(i));
             }
         }
         for (; i < z.Length; i++)
         {
-            float r = z[i] > 0f ? g[i] : z[i] == 0f ? 0.5f * g[i] : 0f;
+            float r = ReluGradient(z[i], g[i]);
             dz[i] = accumulate ? dz[i] + r : r;
         }
     }
+
+    /// <summary>g·ReLU′(z), with ReLU′(0) = ½ (the subgradient's midpoint, as <see cref="Ops.Relu"/> has it).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> ReluGradient(Vector<float> z, Vector<float> g) =>
+        Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<float>.Zero), g,
+            Vector.ConditionalSelect(Vector.Equals(z, Vector<float>.Zero), g * new Vector<float>(0.5f), Vector<float>.Zero));
+
+    /// <summary>g·ReLU′(z), with ReLU′(0) = ½.</summary>
+    internal static float ReluGradient(float z, float g) => z > 0f ? g : z == 0f ? 0.5f * g : 0f;
 
     /// <summary>dz = g ⊙ σ′ where σ′ = y(1−y) from the sigmoid's output y (overwrites dz).</summary>
     public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz)

@@ -28,7 +28,7 @@ internal static class BatchNormKernels
     {
         var body = new ForwardBody
         {
-            X = x, Xhat = xhat, Y = y, N = n, C = c, S = s, Gamma = gamma, Beta = beta, Training = training, Relu = relu,
+            X = x, Xhat = xhat, Y = y, N = n, C = c, S = s, Gamma = gamma, Beta = beta, Training = training, FusedRelu = relu,
             RunningMean = runningMean, RunningVar = runningVar, Momentum = momentum, Eps = eps, Mean = mean, InvStd = invStd,
         };
         Run(ref body, c, (long)n * c * s);
@@ -37,16 +37,17 @@ internal static class BatchNormKernels
     /// <summary>
     /// Backward for every channel: dγ[c] += Σ dy·x̂, dβ[c] += Σ dy, and dx += γ·invStd·(dy − mean(dy)
     /// − x̂·mean(dy·x̂)) in training, dx += γ·invStd·dy in evaluation (dx = … with
-    /// <paramref name="overwrite"/>). Empty outputs are skipped. With <paramref name="reluBeta"/> (β, or
-    /// empty for none) the forward pass ended in a ReLU: dy is first multiplied by ReLU′(γ·x̂ + β).
+    /// <paramref name="overwrite"/>). Empty outputs are skipped. With <paramref name="relu"/> the forward
+    /// pass ended in a ReLU: dy is first multiplied by ReLU′(γ·x̂ + β) (β from <paramref name="beta"/>,
+    /// 0 without it).
     /// </summary>
     public static void Backward(float[] gy, float[] xhat, float[]? dx, float[]? dgamma, float[]? dbeta, int n, int c, int s,
-        float[]? gamma, float[] invStd, bool training, bool overwrite = false, float[]? reluBeta = null)
+        float[]? gamma, float[] invStd, bool training, bool overwrite = false, bool relu = false, float[]? beta = null)
     {
         var body = new BackwardBody
         {
             Gy = gy, Xhat = xhat, Dx = dx, Dgamma = dgamma, Dbeta = dbeta, N = n, C = c, S = s,
-            Gamma = gamma, InvStd = invStd, Training = training, Overwrite = overwrite, ReluBeta = reluBeta,
+            Gamma = gamma, Beta = beta, InvStd = invStd, Training = training, Overwrite = overwrite, FusedRelu = relu,
         };
         Run(ref body, c, (long)n * c * s);
     }
@@ -70,7 +71,7 @@ internal static class BatchNormKernels
         public float[]? Gamma, Beta, RunningMean, RunningVar;
         public int N, C, S;
         public float Momentum, Eps;
-        public bool Training, Relu;
+        public bool Training, FusedRelu;
         public int Chunks { get; set; }
 
         public readonly void Invoke(int index)
@@ -87,7 +88,7 @@ internal static class BatchNormKernels
                     for (int i = 0; i < N; i++)
                     {
                         int off = (i * C + ch) * S;
-                        Normalize(X.AsSpan(off, S), rm, ri, Gamma?[ch] ?? 1f, Beta?[ch] ?? 0f, Xhat.AsSpan(off, S), Y.AsSpan(off, S), Relu);
+                        Normalize(X.AsSpan(off, S), rm, ri, Gamma?[ch] ?? 1f, Beta?[ch] ?? 0f, Xhat.AsSpan(off, S), Y.AsSpan(off, S), FusedRelu);
                     }
                     continue;
                 }
@@ -106,7 +107,7 @@ internal static class BatchNormKernels
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
-                    Normalize(X.AsSpan(off, S), mu, inv, g, b, Xhat.AsSpan(off, S), Y.AsSpan(off, S), Relu);
+                    Normalize(X.AsSpan(off, S), mu, inv, g, b, Xhat.AsSpan(off, S), Y.AsSpan(off, S), FusedRelu);
                 }
             }
         }
@@ -115,9 +116,9 @@ internal static class BatchNormKernels
     private struct BackwardBody : IParallelForBody, IChannelBody
     {
         public float[] Gy, Xhat, InvStd;
-        public float[]? Dx, Dgamma, Dbeta, Gamma, ReluBeta;
+        public float[]? Dx, Dgamma, Dbeta, Gamma, Beta;
         public int N, C, S;
-        public bool Training, Overwrite;
+        public bool Training, Overwrite, FusedRelu;
         public int Chunks { get; set; }
 
         public readonly void Invoke(int index)
@@ -127,8 +128,8 @@ internal static class BatchNormKernels
             for (int ch = c0; ch < c1; ch++)
             {
                 double sdy = 0, sdyx = 0;
-                bool relu = ReluBeta is not null;
-                float gz = Gamma?[ch] ?? 1f, bz = relu && ReluBeta!.Length > 0 ? ReluBeta[ch] : 0f;
+                bool relu = FusedRelu;
+                float gz = Gamma?[ch] ?? 1f, bz = Beta?[ch] ?? 0f;
                 for (int i = 0; i < N; i++)
                 {
                     int off = (i * C + ch) * S;
@@ -199,21 +200,12 @@ internal static class BatchNormKernels
         }
     }
 
-    // dz = dy·ReLU′(z) for z = γ·x̂ + β, recomputed as the forward pass computed it (ReLU′(0) = ½, as
-    // Ops.Relu has it).
+    // dz = dy·ReLU′(z) for z = γ·x̂ + β, recomputed exactly as the forward pass computed it.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> ReluGradient(Vector<float> g, Vector<float> xh, Vector<float> gamma, Vector<float> beta)
-    {
-        var z = xh * gamma + beta;
-        return Vector.ConditionalSelect(Vector.GreaterThan(z, Vector<float>.Zero), g,
-            Vector.ConditionalSelect(Vector.Equals(z, Vector<float>.Zero), g * new Vector<float>(0.5f), Vector<float>.Zero));
-    }
+    private static Vector<float> ReluGradient(Vector<float> g, Vector<float> xh, Vector<float> gamma, Vector<float> beta) =>
+        ActivationKernels.ReluGradient(xh * gamma + beta, g);
 
-    private static float ReluGradient(float g, float xh, float gamma, float beta)
-    {
-        float z = xh * gamma + beta;
-        return z > 0f ? g : z == 0f ? 0.5f * g : 0f;
-    }
+    private static float ReluGradient(float g, float xh, float gamma, float beta) => ActivationKernels.ReluGradient(xh * gamma + beta, g);
 
     // (Σ g, Σ g·x̂), g through ReLU′(γ·x̂ + β) first when TAct is Relu (resolved at JIT time).
     private static (float Sum, float Dot) SumAndDot<TAct>(ReadOnlySpan<float> g, ReadOnlySpan<float> xh, float gamma, float beta)

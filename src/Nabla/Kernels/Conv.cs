@@ -259,7 +259,8 @@ internal static class ConvKernels
     public static void Forward(in ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None,
         ConvImplicit.PackedWeightCache? packed = null, ReadOnlySpan<float> residual = default)
     {
-        bool implicitPath = !ConvDirect.Choose(in g, ConvPass.Forward) && ConvImplicit.Choose(in g, ConvPass.Forward);
+        bool direct = ConvDirect.Choose(in g, ConvPass.Forward);
+        bool implicitPath = !direct && ConvImplicit.Choose(in g, ConvPass.Forward);
         if (!residual.IsEmpty && !implicitPath)
         {
             // Only the implicit kernel adds a residual in its write-back; elsewhere it is a pass of its own.
@@ -268,7 +269,7 @@ internal static class ConvKernels
             Activate(y, activation);
             return;
         }
-        if (ConvDirect.Choose(in g, ConvPass.Forward)) ConvDirect.Forward(in g, x, w, bias, y, activation);
+        if (direct) ConvDirect.Forward(in g, x, w, bias, y, activation);
         else if (implicitPath) ConvImplicit.Forward(in g, x, w, bias, y, activation, packed, residual);
         else ForwardGemm(in g, x, w, bias, y, activation);
     }

@@ -261,28 +261,25 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// op(B) [k, n] packed for the current path, for products with <paramref name="m"/> rows; its
-    /// storage comes from <see cref="TensorArena.Allocate"/> (so an arena-backed training step reuses
-    /// it). Null where packing once does not apply: the products with m rows would not run the packed
-    /// kernel, or n is wider than one block.
+    /// op(B) [k, n] packed for the current path, for products with <paramref name="m"/> rows (storage
+    /// from the active arena, if any). Null where packing once does not apply: the products with m
+    /// rows would not run the packed kernel, or n is wider than one block.
     /// </summary>
     internal static PackedB? PackB(bool transB, int k, int n, ReadOnlySpan<float> b, int ldb, int m)
     {
         var path = Resolve(ForcedPath);
         if (k <= 0 || m <= 1 || n <= NarrowWidth(path) || n == 1 || (!transB && m <= 24)) return null;
         CheckOperand("b", "ldb", transB ? n : k, transB ? k : n, b.Length, ldb);
-        Func<long, float[]> allocate = length => TensorArena.Allocate(checked((int)length), clear: false);
-        float[]? data;
-        (int KcMax, int NcMax) blocks;
+        (float[] Data, int KcMax, int NcMax)? whole;
         fixed (float* pb = b)
-            blocks = path switch
+            whole = path switch
             {
-                GemmPath.Avx512 => PackedGemm<Avx512Kernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
-                GemmPath.Avx2 => PackedGemm<Avx2Kernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
-                GemmPath.Vector => PackedGemm<VectorKernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
-                _ => PackedGemm<ScalarKernel>.PackWhole(transB, pb, ldb, k, n, allocate, out data),
+                GemmPath.Avx512 => PackedGemm<Avx512Kernel>.PackWhole(transB, pb, ldb, k, n),
+                GemmPath.Avx2 => PackedGemm<Avx2Kernel>.PackWhole(transB, pb, ldb, k, n),
+                GemmPath.Vector => PackedGemm<VectorKernel>.PackWhole(transB, pb, ldb, k, n),
+                _ => PackedGemm<ScalarKernel>.PackWhole(transB, pb, ldb, k, n),
             };
-        return data is null ? null : new PackedB(data, transB, k, n, path, blocks.KcMax, blocks.NcMax);
+        return whole is { } w ? new PackedB(w.Data, transB, k, n, path, w.KcMax, w.NcMax) : null;
     }
 
     /// <summary>

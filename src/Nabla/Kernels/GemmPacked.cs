@@ -106,19 +106,18 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
     }
 
     /// <summary>
-    /// Packs all of op(B) [k, n] into <paramref name="dst"/> in the k-inner layout that <see cref="Run"/>
-    /// uses (k blocks of KC×NC one after the other, NR-wide panels in each), for
-    /// <see cref="RunPrepacked"/>. Returns (kcMax, ncMax), or (0, 0) when n needs more than one NC
-    /// block (then nothing is written).
+    /// All of op(B) [k, n] packed in the k-inner layout that <see cref="Run"/> uses (k blocks of KC×NC
+    /// one after the other, NR-wide panels in each), for <see cref="RunPrepacked"/>; the storage comes
+    /// from <see cref="TensorArena.Allocate"/>, so an arena-backed training step reuses it. Null when n
+    /// needs more than one NC block.
     /// </summary>
-    public static (int KcMax, int NcMax) PackWhole(bool transB, float* b, nint ldb, int k, int n, Func<long, float[]> allocate, out float[]? dst)
+    public static (float[] Data, int KcMax, int NcMax)? PackWhole(bool transB, float* b, nint ldb, int k, int n)
     {
-        dst = null;
         int nr = TK.NR;
         int kBlocks = DivUp(k, TK.KC), kcMax = DivUp(k, kBlocks);
         int nBlocks = DivUp(n, TK.NC), ncMax = RoundUp(DivUp(n, nBlocks), nr);
-        if (nBlocks != 1) return (0, 0);
-        dst = allocate((long)kBlocks * kcMax * ncMax);
+        if (nBlocks != 1) return null;
+        var dst = TensorArena.Allocate(checked(kBlocks * kcMax * ncMax), clear: false);
         int panels = DivUp(n, nr);
         fixed (float* bp = dst)
             for (int blk = 0; blk < kBlocks; blk++)
@@ -126,7 +125,7 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                 int pc = blk * kcMax;
                 GemmPacking.PackB<TK>(transB, b, ldb, pc, Math.Min(kcMax, k - pc), 0, n, 0, panels, bp + (nint)blk * kcMax * ncMax);
             }
-        return (kcMax, ncMax);
+        return (dst, kcMax, ncMax);
     }
 
     /// <summary>

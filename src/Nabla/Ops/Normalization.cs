@@ -51,7 +51,7 @@ public static partial class Ops
             var dgamma = weight is { RequiresGrad: true } ? weight.GradBuffer().data : null;
             var dbeta = bias is { RequiresGrad: true } ? bias.GradBuffer().data : null;
             Kernels.BatchNormKernels.Backward(gy.data, xhat.data, dx?.data, dgamma, dbeta, n, c, s, weight?.data, invStd, training, overwrite,
-                relu ? bias?.data ?? [] : null);
+                relu, bias?.data);
         });
     }
 }
