@@ -97,6 +97,46 @@ def pretrain(net, steps, batch=32, lr=3e-3):
         opt.zero_grad(); loss.backward(); opt.step()
     return loss.item()
 
+def digits(pool, count, seed, P=40):
+    """Session 8: one digit per PxP canvas, at the scenes' scales (0.3-0.55 of 64 px) over the same kind of
+    background: cheap pre-training data for the encoder, which is fully convolutional, so a smaller canvas
+    costs less and transfers."""
+    r = np.random.default_rng(seed)
+    X = np.zeros((count, P, P), np.float32); Y = np.zeros(count, np.int64)
+    yy, xx = np.mgrid[0:P, 0:P]
+    for i in range(count):
+        f = r.random(2) * 0.5; ph = r.random() * 2 * np.pi; tex = r.random() * 0.15
+        X[i] = np.minimum(tex * 0.5 * (1 + np.sin(f[0] * xx + f[1] * yy + ph)) + 0.075 * r.random((P, P)), 0.28)
+        k = pool[r.integers(len(pool))]; s = int(round(N * r.uniform(0.3, 0.55)))
+        dig = F.interpolate(torch.from_numpy(img[k])[None, None], size=(s, s), mode='bilinear', align_corners=False)[0, 0].numpy()
+        y0, x0 = r.integers(0, P - s + 1), r.integers(0, P - s + 1)
+        X[i, y0:y0 + s, x0:x0 + s] = np.maximum(X[i, y0:y0 + s, x0:x0 + s], dig); Y[i] = lab[k]
+    return torch.from_numpy(X)[:, None].to(dev), torch.from_numpy(Y).to(dev)
+
+def pretrain2(net, steps, batch=64, lr=3e-3, P=40):
+    """The encoder as a digit classifier on isolated digits (global average pooling, linear), cosine schedule.
+    Returns (final loss, held-out digit accuracy, train GMAC)."""
+    X, Y = digits(train_pool, min(steps * batch, 60000), 7, P); TX, TY = digits(test_pool, 2000, 8, P)
+    ps = list(net.enc.parameters()) + list(net.bott.parameters()) + list(net.cls.parameters())
+    opt = torch.optim.Adam(ps, lr); sc = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for step in range(steps):
+        idx = torch.randint(0, len(X), (batch,), device=dev)
+        h, _ = net.encode(X[idx]); loss = F.cross_entropy(net.cls(h.mean((2, 3))), Y[idx])
+        opt.zero_grad(); loss.backward(); opt.step(); sc.step()
+    net.eval()
+    with torch.no_grad(): acc = float((net.cls(net.encode(TX)[0].mean((2, 3))).argmax(1) == TY).float().mean())
+    net.train()
+    enc_macs = macs_of(net, lambda x: net.encode(x), P)
+    return loss.item(), acc, 3 * enc_macs * batch * steps / 1e9
+
+def macs_of(net, fn, size):
+    total = [0]
+    def hook(m, i, o): total[0] += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1] // (1 if isinstance(m, nn.Conv2d) else (m.stride[0] * m.stride[1]))
+    hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    net.eval()
+    with torch.no_grad(): fn(torch.zeros(1, 1, size, size, device=dev))
+    net.train(); [h.remove() for h in hs]; return total[0]
+
 def macs(net):
     """Multiply-adds of one 64x64 forward pass, counted by hooks on the convolutions."""
     total = [0]
@@ -106,12 +146,22 @@ def macs(net):
     with torch.no_grad(): net(torch.zeros(1, 1, N, N, device=dev))
     net.train(); [h.remove() for h in hs]; return total[0]
 
-def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0, ch=None, points=4, aug=False):
+def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='adam', pre=0, aux=0.0, sched='cos', wd=0.0, ch=None, points=4, aug=False,
+        pre2=0, pre2_batch=64, enc_lr=1.0, ink_w=1.0):
     torch.manual_seed(1); net = UNet(b, bn=bn, aux=aux > 0, ch=ch).to(dev)
     mm = macs(net)
     t0 = time.time(); pl = pretrain(net, pre) if pre else None
-    o = torch.optim.Adam(net.parameters(), lr, weight_decay=wd) if opt == 'adam' else torch.optim.SGD(net.parameters(), lr, momentum=0.9, weight_decay=wd)
-    sc = torch.optim.lr_scheduler.CosineAnnealingLR(o, steps) if sched == 'cos' else None
+    pre_gmac = 0.0
+    if pre2:
+        ploss, pacc, pre_gmac = pretrain2(net, pre2, pre2_batch)
+        pl = f'{ploss:.3f} digit-acc {pacc:.4f} pre-GMAC {pre_gmac:.0f}'
+        print(f'  {name} pre-trained: {pl} {time.time() - t0:.0f}s', flush=True)
+    enc = list(net.enc.parameters()) + list(net.bott.parameters()); ids = {id(p) for p in enc}
+    groups = [dict(params=enc, lr=lr * enc_lr), dict(params=[p for p in net.parameters() if id(p) not in ids], lr=lr)]
+    o = torch.optim.Adam(groups, lr, weight_decay=wd) if opt == 'adam' else torch.optim.SGD(groups, lr, momentum=0.9, weight_decay=wd)
+    sc = torch.optim.lr_scheduler.CosineAnnealingLR(o, steps) if sched == 'cos' else \
+        torch.optim.lr_scheduler.OneCycleLR(o, [lr * enc_lr, lr], total_steps=steps) if sched == 'onecycle' else None
+    cw = torch.tensor([1.0] + [ink_w] * 10, device=dev)
     g = torch.Generator(device=dev); g.manual_seed(5); curve = []
     for step in range(steps):
         idx = torch.randint(0, len(TRX), (batch,), device=dev, generator=g)
@@ -120,9 +170,9 @@ def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='ad
         if isinstance(out, tuple):
             out, deep = out
             small = F.interpolate(m[:, None].float(), size=deep.shape[2:], mode='nearest')[:, 0].long()
-            loss = F.cross_entropy(out, m) + aux * F.cross_entropy(deep, small)
+            loss = F.cross_entropy(out, m, weight=cw) + aux * F.cross_entropy(deep, small)
         else:
-            loss = F.cross_entropy(out, m)
+            loss = F.cross_entropy(out, m, weight=cw)
         if use_dice: loss = loss + dice(out, m)
         o.zero_grad(); loss.backward(); o.step()
         if sc: sc.step()
@@ -131,7 +181,7 @@ def run(name, steps=3600, batch=4, lr=3e-3, b=8, use_dice=True, bn=True, opt='ad
     mi, acc = miou(net)
     train_mi = miou(net, TRX[:300], TRM[:300])[0]
     params = sum(p.numel() for p in net.parameters())
-    print(f'{name:28s} mIoU {mi:.3f} (training scenes {train_mi:.3f}) acc {acc:.3f} params {params} MMAC/img {mm / 1e6:.1f} train-GMAC {3 * mm * batch * steps / 1e9:.0f} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
+    print(f'{name:28s} mIoU {mi:.3f} (training scenes {train_mi:.3f}) acc {acc:.3f} params {params} MMAC/img {mm / 1e6:.1f} train-GMAC {3 * mm * batch * steps / 1e9 + pre_gmac:.0f} pre {pl} [{" ".join(curve)}] {time.time() - t0:.0f}s', flush=True)
 
 R = {
     'base': dict(),
@@ -174,8 +224,23 @@ R = {
     'b24_bs8_14400': dict(b=24, batch=8, steps=14400, points=8),
     'b16_bs8_14400_wd': dict(b=16, batch=8, steps=14400, points=8, wd=1e-4),
     'b16_bs8_28800': dict(b=16, batch=8, steps=28800, points=8),
+    # Session 8: cheaper routes to the per-digit classifier the error analysis says is missing. The encoder
+    # pre-trained long enough to classify isolated digits well (40x40 canvases, batch 64), then fine-tuned
+    # with a smaller encoder rate; ink pixels weighted in the cross-entropy; one-cycle schedules.
+    'b8_bs16_7200': dict(batch=16, steps=7200, points=8),
+    'p2k_b8_bs8_7200': dict(pre2=2000, batch=8, steps=7200, points=8),
+    'p2k_e0.3_b8_bs8_7200': dict(pre2=2000, enc_lr=0.3, batch=8, steps=7200, points=8),
+    'p2k_e0.1_b8_bs8_7200': dict(pre2=2000, enc_lr=0.1, batch=8, steps=7200, points=8),
+    'p4k_e0.3_b8_bs8_7200': dict(pre2=4000, enc_lr=0.3, batch=8, steps=7200, points=8),
+    'p2k_e0.3_b8_bs8_3600': dict(pre2=2000, enc_lr=0.3, batch=8, steps=3600, points=8),
+    'p2k_e0.3_b8_bs16_7200': dict(pre2=2000, enc_lr=0.3, batch=16, steps=7200, points=8),
+    'p2k_e0.3_b16_bs8_3600': dict(pre2=2000, enc_lr=0.3, b=16, batch=8, steps=3600, points=8),
+    'ink3_b8_bs8_7200': dict(ink_w=3.0, batch=8, steps=7200, points=8),
+    'p2k_e0.3_ink3_b8_bs8_7200': dict(pre2=2000, enc_lr=0.3, ink_w=3.0, batch=8, steps=7200, points=8),
+    'oc1e-2_b8_bs8_7200': dict(sched='onecycle', lr=1e-2, batch=8, steps=7200, points=8),
+    'p2k_e0.3_oc_b8_bs8_7200': dict(pre2=2000, enc_lr=0.3, sched='onecycle', lr=1e-2, batch=8, steps=7200, points=8),
 }
 for n in (sys.argv[1:] or R.keys()):
     kw = dict(R[n])
-    if SMOKE: kw.update(steps=8, pre=4 if kw.get('pre') else 0)
+    if SMOKE: kw.update(steps=8, pre=4 if kw.get('pre') else 0, pre2=4 if kw.get('pre2') else 0)
     run(n, **kw)
