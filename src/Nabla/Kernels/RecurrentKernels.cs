@@ -21,7 +21,7 @@ public static class RecurrentKernels
     public static void RnnForward(ReadOnlySpan<float> g, Span<float> h, bool relu)
     {
         if (relu) TensorPrimitives.Max(g, 0f, h);
-        else TensorPrimitives.Tanh(g, h);
+        else FastMath.Tanh(g, h);
     }
 
     /// <summary>dg = dh·(1 − h²) for tanh, dh·[h &gt; 0] for ReLU (overwrites <paramref name="dg"/>).</summary>
@@ -54,16 +54,16 @@ public static class RecurrentKernels
     {
         int hs = c.Length;
         var ifg = gates.Slice(0, 2 * hs);
-        TensorPrimitives.Sigmoid(ifg, ifg);
+        FastMath.Sigmoid(ifg, ifg);
         var g = gates.Slice(2 * hs, hs);
-        TensorPrimitives.Tanh(g, g);
+        FastMath.Tanh(g, g);
         var o = gates.Slice(3 * hs, hs);
-        TensorPrimitives.Sigmoid(o, o);
+        FastMath.Sigmoid(o, o);
         var i = gates.Slice(0, hs);
         var f = gates.Slice(hs, hs);
         TensorPrimitives.Multiply(f, cPrev, c);
         TensorPrimitives.FusedMultiplyAdd(i, g, c, c);
-        TensorPrimitives.Tanh(c, tc);
+        FastMath.Tanh(c, tc);
         TensorPrimitives.Multiply(o, tc, h);
     }
 
@@ -81,7 +81,7 @@ public static class RecurrentKernels
             var g = gates.Slice(b * G + 2 * H, H);
             TensorPrimitives.Multiply(g, 2f, g);
         }
-        TensorPrimitives.Sigmoid(gates.Slice(0, rows * G), gates.Slice(0, rows * G));
+        FastMath.Sigmoid(gates.Slice(0, rows * G), gates.Slice(0, rows * G));
         for (int b = 0; b < rows; b++)
         {
             var row = gates.Slice(b * G, G);
@@ -106,7 +106,7 @@ public static class RecurrentKernels
                 cb[j] = row[H + j] * cp[j] + row[j] * gv;
             }
         }
-        TensorPrimitives.Tanh(c.Slice(0, rows * H), tc.Slice(0, rows * H));
+        FastMath.Tanh(c.Slice(0, rows * H), tc.Slice(0, rows * H));
         for (int b = 0; b < rows; b++)
             TensorPrimitives.Multiply(gates.Slice(b * G + 3 * H, H), tc.Slice(b * H, H), h.Slice(b * H, H));
     }
@@ -164,12 +164,12 @@ public static class RecurrentKernels
         int hs = h.Length;
         var rz = xg.Slice(0, 2 * hs);
         TensorPrimitives.Add(rz, hg.Slice(0, 2 * hs), rz);
-        TensorPrimitives.Sigmoid(rz, rz);
+        FastMath.Sigmoid(rz, rz);
         var r = xg.Slice(0, hs);
         var z = xg.Slice(hs, hs);
         var n = xg.Slice(2 * hs, hs);
         TensorPrimitives.FusedMultiplyAdd(r, hg.Slice(2 * hs, hs), n, n);
-        TensorPrimitives.Tanh(n, n);
+        FastMath.Tanh(n, n);
         // h = n + z⊙(h₋₁ − n)
         TensorPrimitives.Subtract(hPrev, n, h);
         TensorPrimitives.FusedMultiplyAdd(z, h, n, h);

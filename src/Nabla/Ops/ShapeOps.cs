@@ -1,4 +1,5 @@
 using Nabla.Autograd;
+using System.Numerics.Tensors;
 
 namespace Nabla;
 
@@ -78,12 +79,21 @@ public static partial class Ops
         var step = new int[rank];
         var extent = new int[rank];
         for (int i = 0; i < rank; i++) { step[i] = srcStrides[perm[i]]; extent[i] = srcShape[perm[i]]; }
+        // When the last axis stays last (a batch-first RNN's [B,T,F] ↔ [T,B,F]), whole rows are
+        // contiguous on both sides: copy them as blocks and walk only the outer axes.
+        int run = perm[rank - 1] == rank - 1 ? Math.Max(1, srcShape[rank - 1]) : 1;
+        int walked = run > 1 ? rank - 1 : rank;
         var idx = new int[rank];
         int so = 0;
-        for (int o = 0; o < dst.Length; o++)
+        for (int o = 0; o < dst.Length; o += run)
         {
-            if (accumulate) dst[o] += src[so]; else dst[o] = src[so];
-            for (int ax = rank - 1; ax >= 0; ax--)
+            if (run > 1)
+            {
+                var d = dst.Slice(o, run);
+                if (accumulate) TensorPrimitives.Add(d, src.Slice(so, run), d); else src.Slice(so, run).CopyTo(d);
+            }
+            else if (accumulate) dst[o] += src[so]; else dst[o] = src[so];
+            for (int ax = walked - 1; ax >= 0; ax--)
             {
                 idx[ax]++;
                 so += step[ax];

@@ -127,6 +127,7 @@ public static class OpRegistry
         Add("Transpose [2,3,4] axes 0,2", t => t[0].Transpose(0, 2), () => [N(103, 2, 3, 4)]);
         Add("Permute [2,3,4]→(2,0,1)", t => Ops.Permute(t[0], 2, 0, 1), () => [N(104, 2, 3, 4)]);
         Add("Permute [2,3,4]→(1,2,0)", t => Ops.Permute(t[0], 1, 2, 0), () => [N(105, 2, 3, 4)]);
+        Add("Permute [3,2,4]→(1,0,2) rows kept", t => Ops.Permute(t[0], 1, 0, 2), () => [N(1105, 3, 2, 4)]);
         Add("Narrow axis 1 [3,6] from 2 len 3", t => Ops.Narrow(t[0], 1, 2, 3), () => [N(106, 3, 6)]);
         Add("Narrow axis -1 [2,3,5] from 1 len 4", t => Ops.Narrow(t[0], -1, 1, 4), () => [N(107, 2, 3, 5)]);
         Add("Narrow axis 1 [2,5,3] from 4 len 1", t => Ops.Narrow(t[0], 1, 4, 1), () => [N(108, 2, 5, 3)]);

@@ -288,6 +288,39 @@ public class TensorBasicsTests
         Assert.Throws<ArgumentException>(() => Ops.Permute(t, 0, 0, 1));
     }
 
+    [Fact]
+    public void Every_permutation_of_four_axes_moves_each_value_and_its_gradient_to_the_right_place()
+    {
+        // Covers both copies: element by element, and whole rows where the last axis stays last.
+        int[] dims = [2, 3, 4, 5];
+        var rng = new Random(3);
+        foreach (var perm in Permutations([0, 1, 2, 3]))
+        {
+            var x = Tensor.FromArray(Enumerable.Range(0, 120).Select(_ => (float)rng.NextDouble()).ToArray(), dims);
+            x.RequiresGrad = true;
+            var p = Ops.Permute(x, perm);
+            var upstream = Enumerable.Range(0, 120).Select(_ => (float)rng.NextDouble()).ToArray();
+            var earlier = Enumerable.Range(0, 120).Select(_ => (float)rng.NextDouble()).ToArray();
+            x.Grad = Tensor.FromArray((float[])earlier.Clone(), dims); // backward adds to a gradient already there
+            (p * Tensor.FromArray(upstream, p.Shape.ToArray())).Sum().Backward();
+            var at = new int[4];
+            for (at[0] = 0; at[0] < 2; at[0]++)
+                for (at[1] = 0; at[1] < 3; at[1]++)
+                    for (at[2] = 0; at[2] < 4; at[2]++)
+                        for (at[3] = 0; at[3] < 5; at[3]++)
+                        {
+                            int src = ((at[0] * 3 + at[1]) * 4 + at[2]) * 5 + at[3];
+                            int[] o = [at[perm[0]], at[perm[1]], at[perm[2]], at[perm[3]]];
+                            int dst = ((o[0] * dims[perm[1]] + o[1]) * dims[perm[2]] + o[2]) * dims[perm[3]] + o[3];
+                            Assert.Equal(x.Data[src], p.Data[dst]);
+                            Assert.Equal(earlier[src] + upstream[dst], x.Grad!.Data[src]);
+                        }
+        }
+
+        static IEnumerable<int[]> Permutations(int[] items) => items.Length <= 1 ? [items]
+            : items.SelectMany(first => Permutations(items.Where(i => i != first).ToArray()).Select(rest => (int[])[first, .. rest]));
+    }
+
     // ------------------------------------------------------------------ errors name the op and the shapes
 
     public static TheoryData<string, string, string[]> MismatchCases => new()
