@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -120,8 +123,33 @@ public static class RecurrentKernels
         ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
     {
         int hs = tc.Length, j = 0;
+        if (cPrev.Length < hs || dh.Length < hs || dc.Length < hs) throw new ArgumentException($"LstmBackward: states of {hs} expected, got cPrev {cPrev.Length}, dh {dh.Length}, dc {dc.Length}.");
         var gi = gates.Slice(0, hs); var gf = gates.Slice(hs, hs); var gg = gates.Slice(2 * hs, hs); var go = gates.Slice(3 * hs, hs);
         var di = dGates.Slice(0, hs); var df = dGates.Slice(hs, hs); var dgg = dGates.Slice(2 * hs, hs); var dout = dGates.Slice(3 * hs, hs);
+        if (Avx512F.IsSupported)
+        {
+            // Vector<float> is 256 bits on AVX-512 machines by .NET's default: this path takes twice
+            // as many lanes (the kernel is 6 % of a 1-thread LSTM step).
+            ref float a = ref MemoryMarshal.GetReference(gates);
+            ref float pc = ref MemoryMarshal.GetReference(cPrev); ref float ptc = ref MemoryMarshal.GetReference(tc);
+            ref float pdh = ref MemoryMarshal.GetReference(dh); ref float pdc = ref MemoryMarshal.GetReference(dc);
+            ref float d = ref MemoryMarshal.GetReference(dGates);
+            nuint H = (nuint)hs;
+            var one = Vector512<float>.One;
+            for (; j <= hs - 16; j += 16)
+            {
+                nuint u = (nuint)j;
+                var i = Vector512.LoadUnsafe(ref a, u); var f = Vector512.LoadUnsafe(ref a, H + u);
+                var g = Vector512.LoadUnsafe(ref a, 2 * H + u); var o = Vector512.LoadUnsafe(ref a, 3 * H + u);
+                var t = Vector512.LoadUnsafe(ref ptc, u); var dhv = Vector512.LoadUnsafe(ref pdh, u);
+                var dct = Vector512.LoadUnsafe(ref pdc, u) + dhv * o * (one - t * t);
+                (dhv * t * o * (one - o)).StoreUnsafe(ref d, 3 * H + u);
+                (dct * g * i * (one - i)).StoreUnsafe(ref d, u);
+                (dct * Vector512.LoadUnsafe(ref pc, u) * f * (one - f)).StoreUnsafe(ref d, H + u);
+                (dct * i * (one - g * g)).StoreUnsafe(ref d, 2 * H + u);
+                (dct * f).StoreUnsafe(ref pdc, u);
+            }
+        }
         if (Vector.IsHardwareAccelerated)
         {
             int w = Vector<float>.Count;
@@ -161,18 +189,44 @@ public static class RecurrentKernels
     /// </summary>
     public static void GruForward(Span<float> xg, ReadOnlySpan<float> hg, ReadOnlySpan<float> hPrev, Span<float> h)
     {
-        int hs = h.Length;
-        var rz = xg.Slice(0, 2 * hs);
-        TensorPrimitives.Add(rz, hg.Slice(0, 2 * hs), rz);
-        FastMath.Sigmoid(rz, rz);
-        var r = xg.Slice(0, hs);
-        var z = xg.Slice(hs, hs);
-        var n = xg.Slice(2 * hs, hs);
-        TensorPrimitives.FusedMultiplyAdd(r, hg.Slice(2 * hs, hs), n, n);
-        FastMath.Tanh(n, n);
-        // h = n + z⊙(h₋₁ − n)
-        TensorPrimitives.Subtract(hPrev, n, h);
-        TensorPrimitives.FusedMultiplyAdd(z, h, n, h);
+        // One pass over the row (r, z, n and h together) instead of six span calls of H each: the
+        // calls' overhead was most of the work at H = 128 (session 8 profile).
+        int hs = h.Length, j = 0;
+        if (xg.Length < 3 * hs || hg.Length < 3 * hs || hPrev.Length < hs) throw new ArgumentException($"GruForward: rows of {3 * hs} gates and {hs} states expected, got xg {xg.Length}, hg {hg.Length}, hPrev {hPrev.Length}.");
+        ref float x = ref MemoryMarshal.GetReference(xg);
+        ref float g = ref MemoryMarshal.GetReference(hg);
+        ref float p = ref MemoryMarshal.GetReference(hPrev);
+        ref float o = ref MemoryMarshal.GetReference(h);
+        nuint H = (nuint)hs;
+        if (Avx512F.IsSupported)
+            for (; j <= hs - 16; j += 16)
+            {
+                nuint u = (nuint)j;
+                var r = FastMath.Sigmoid(Vector512.LoadUnsafe(ref x, u) + Vector512.LoadUnsafe(ref g, u));
+                var z = FastMath.Sigmoid(Vector512.LoadUnsafe(ref x, H + u) + Vector512.LoadUnsafe(ref g, H + u));
+                var n = FastMath.Tanh(Vector512.FusedMultiplyAdd(r, Vector512.LoadUnsafe(ref g, 2 * H + u), Vector512.LoadUnsafe(ref x, 2 * H + u)));
+                r.StoreUnsafe(ref x, u); z.StoreUnsafe(ref x, H + u); n.StoreUnsafe(ref x, 2 * H + u);
+                Vector512.FusedMultiplyAdd(z, Vector512.LoadUnsafe(ref p, u) - n, n).StoreUnsafe(ref o, u);
+            }
+        else if (Avx2.IsSupported && Fma.IsSupported)
+            for (; j <= hs - 8; j += 8)
+            {
+                nuint u = (nuint)j;
+                var r = FastMath.Sigmoid(Vector256.LoadUnsafe(ref x, u) + Vector256.LoadUnsafe(ref g, u));
+                var z = FastMath.Sigmoid(Vector256.LoadUnsafe(ref x, H + u) + Vector256.LoadUnsafe(ref g, H + u));
+                var n = FastMath.Tanh(Vector256.FusedMultiplyAdd(r, Vector256.LoadUnsafe(ref g, 2 * H + u), Vector256.LoadUnsafe(ref x, 2 * H + u)));
+                r.StoreUnsafe(ref x, u); z.StoreUnsafe(ref x, H + u); n.StoreUnsafe(ref x, 2 * H + u);
+                Vector256.FusedMultiplyAdd(z, Vector256.LoadUnsafe(ref p, u) - n, n).StoreUnsafe(ref o, u);
+            }
+        // The same operations in the same order, so a value does not depend on its lane.
+        for (; j < hs; j++)
+        {
+            float r = FastMath.Sigmoid(xg[j] + hg[j]);
+            float z = FastMath.Sigmoid(xg[hs + j] + hg[hs + j]);
+            float n = FastMath.Tanh(MathF.FusedMultiplyAdd(r, hg[2 * hs + j], xg[2 * hs + j]));
+            xg[j] = r; xg[hs + j] = z; xg[2 * hs + j] = n;
+            h[j] = MathF.FusedMultiplyAdd(z, hPrev[j] - n, n);
+        }
     }
 
     /// <summary>
@@ -184,8 +238,33 @@ public static class RecurrentKernels
         ReadOnlySpan<float> dh, Span<float> dx, Span<float> dhg, Span<float> dhPrev)
     {
         int hs = dh.Length, j = 0;
+        if (hg.Length < 3 * hs || hPrev.Length < hs || dx.Length < 3 * hs || dhg.Length < 3 * hs || dhPrev.Length < hs)
+            throw new ArgumentException($"GruBackward: rows of {3 * hs} gates and {hs} states expected, got hg {hg.Length}, hPrev {hPrev.Length}, dx {dx.Length}, dhg {dhg.Length}, dhPrev {dhPrev.Length}.");
         var gr = gates.Slice(0, hs); var gz = gates.Slice(hs, hs); var gn = gates.Slice(2 * hs, hs);
         var hn = hg.Slice(2 * hs, hs);
+        if (Avx512F.IsSupported)
+        {
+            // Twice Vector<float>'s lanes, as in LstmBackward (the kernel is 8 % of a 1-thread GRU step).
+            ref float a = ref MemoryMarshal.GetReference(gates); ref float phg = ref MemoryMarshal.GetReference(hg);
+            ref float php = ref MemoryMarshal.GetReference(hPrev); ref float pdh = ref MemoryMarshal.GetReference(dh);
+            ref float pdx = ref MemoryMarshal.GetReference(dx); ref float pdhg = ref MemoryMarshal.GetReference(dhg);
+            ref float pdp = ref MemoryMarshal.GetReference(dhPrev);
+            nuint H = (nuint)hs;
+            var one = Vector512<float>.One;
+            for (; j <= hs - 16; j += 16)
+            {
+                nuint u = (nuint)j;
+                var r = Vector512.LoadUnsafe(ref a, u); var z = Vector512.LoadUnsafe(ref a, H + u); var n = Vector512.LoadUnsafe(ref a, 2 * H + u);
+                var d = Vector512.LoadUnsafe(ref pdh, u);
+                var dn = d * (one - z) * (one - n * n);
+                var dz = d * (Vector512.LoadUnsafe(ref php, u) - n) * z * (one - z);
+                var dr = dn * Vector512.LoadUnsafe(ref phg, 2 * H + u) * r * (one - r);
+                dr.StoreUnsafe(ref pdx, u); dr.StoreUnsafe(ref pdhg, u);
+                dz.StoreUnsafe(ref pdx, H + u); dz.StoreUnsafe(ref pdhg, H + u);
+                dn.StoreUnsafe(ref pdx, 2 * H + u); (dn * r).StoreUnsafe(ref pdhg, 2 * H + u);
+                (d * z).StoreUnsafe(ref pdp, u);
+            }
+        }
         if (Vector.IsHardwareAccelerated)
         {
             int w = Vector<float>.Count;

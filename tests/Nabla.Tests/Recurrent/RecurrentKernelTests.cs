@@ -2,7 +2,12 @@ using Nabla.Kernels;
 
 namespace Nabla.Tests.Recurrent;
 
-/// <summary>The recurrent cell kernels against plain scalar formulas, with hidden sizes that leave vector tails.</summary>
+/// <summary>
+/// The recurrent cell kernels against plain scalar formulas, with hidden sizes that leave vector tails
+/// (40: AVX-512 lanes, then 8-wide vectors, then scalars). In the Kernels category, so CI also runs it
+/// with AVX-512, AVX2 and all intrinsics switched off.
+/// </summary>
+[Trait("Category", "Kernels")]
 public class RecurrentKernelTests
 {
     private static float[] Rand(Random r, int n, float scale = 1.5f) => Enumerable.Range(0, n).Select(_ => scale * (2 * r.NextSingle() - 1)).ToArray();
@@ -38,6 +43,35 @@ public class RecurrentKernelTests
                 Assert.Equal(g, g2[2 * H + j], 2e-5f);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(13)]
+    [InlineData(40)]
+    public void Gru_forward_row_is_PyTorchs_GRU(int H)
+    {
+        var r = new Random(3 + H);
+        var xg = Rand(r, 3 * H); var hg = Rand(r, 3 * H); var hp = Rand(r, H);
+        var gates = (float[])xg.Clone(); var h = new float[H];
+        RecurrentKernels.GruForward(gates, hg, hp, h);
+        for (int j = 0; j < H; j++)
+        {
+            double rr = 1 / (1 + Math.Exp(-(xg[j] + hg[j]))), z = 1 / (1 + Math.Exp(-(xg[H + j] + hg[H + j])));
+            double n = Math.Tanh(xg[2 * H + j] + rr * hg[2 * H + j]);
+            Assert.Equal(rr, gates[j], 1e-6); Assert.Equal(z, gates[H + j], 1e-6); Assert.Equal(n, gates[2 * H + j], 1e-6);
+            Assert.Equal((1 - z) * n + z * hp[j], h[j], 1e-6);
+        }
+    }
+
+    [Fact]
+    public void Short_spans_are_refused_with_their_sizes()
+    {
+        const int H = 37;
+        var e = Assert.Throws<ArgumentException>(() => RecurrentKernels.GruForward(new float[3 * H], new float[3 * H - 1], new float[H], new float[H]));
+        Assert.Contains("hg 110", e.Message);
+        Assert.Throws<ArgumentException>(() => RecurrentKernels.LstmBackward(new float[4 * H], new float[H], new float[H], new float[H - 1], new float[H], new float[4 * H]));
+        Assert.Throws<ArgumentException>(() => RecurrentKernels.GruBackward(new float[3 * H], new float[3 * H], new float[H], new float[H], new float[3 * H], new float[3 * H], new float[H - 1]));
     }
 
     [Theory]
