@@ -91,7 +91,10 @@ public static class SegmentDemo
         // recognised, little at full resolution. 7200 steps of 8 scenes, Adam 3e-3 with cosine decay:
         // mean IoU 0.65 on held-out scenes; 3600 × 4 reached 0.42, 10800 × 4 0.64, 14400 × 4 0.67,
         // base 16 with 3600 × 4 0.57 for as much CPU as 10800 × 4 at base 8 (docs/BENCHMARKS.md).
-        int width = 8, depth = run.Fast ? 3 : 4, batch = 8, steps = run.Fast ? 12 : 7200;
+        // --long: base 16, 14400 steps of 32 scenes (261 TMAC, 32x the default's compute), the cheapest recipe
+        // of a PyTorch search on a lent GPU (bench/compare/torch_unet_search.py) that reached mean IoU 0.80.
+        bool longRecipe = run.Long && !run.Fast;
+        int width = longRecipe ? 16 : 8, depth = run.Fast ? 3 : 4, batch = longRecipe ? 32 : 8, steps = run.Fast ? 12 : longRecipe ? 14400 : 7200;
         float lr = 3e-3f;
         var rng = new Random(run.Seed);
         var model = new UNet(1, Classes, width, depth, UNetDecoder.Transpose, rng);
