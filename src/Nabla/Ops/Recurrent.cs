@@ -141,45 +141,20 @@ public static partial class Ops
                     Gemm.SgemmPacked(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, w.BiasHh is null ? 0f : 1f, hg, GH, packedHh);
                 }
                 else Gemm.SgemmPacked(false, true, B, GH, H, 1f, hPrev, H, w.WeightHh.Data, H, 1f, gt, GH, packedHh);
-                if (lstm)
+                unsafe
                 {
-                    // The whole step at once; padded rows are computed too and then reset to the carried state.
-                    var cs = s.Cells.AsSpan();
-                    RecurrentKernels.LstmForwardStep(gt, cs.Slice(prev * BH, BH), cs.Slice(next * BH, BH), s.TanhCells.AsSpan(t * BH, BH), hNew, B, H);
-                    for (int b = 0; b < B; b++)
+                    fixed (float* pg = gt, phg = hg, pHp = hPrev, pHn = hNew, pc = s.Cells, ptc = s.TanhCells, py = y.Data)
                     {
-                        bool active = lengths is null || t < lengths[b];
-                        if (active) hNew.Slice(b * H, H).CopyTo(y.Data.Slice((t * B + b) * DH + d * H, H));
-                        else
+                        var rows = new ForwardRows
                         {
-                            hPrev.Slice(b * H, H).CopyTo(hNew.Slice(b * H, H));
-                            cs.Slice(prev * BH + b * H, H).CopyTo(cs.Slice(next * BH + b * H, H));
-                        }
+                            Mode = mode, B = B, H = H, GH = GH, DH = DH, Dir = d, Step = t, Lengths = lengths,
+                            Gates = pg, HiddenGates = phg, HPrev = pHp, HNew = pHn, Y = py,
+                            CPrev = lstm ? pc + (nint)prev * BH : null, CNew = lstm ? pc + (nint)next * BH : null, TanhC = lstm ? ptc + (nint)t * BH : null,
+                        };
+                        int chunks = StepChunks(B, H);
+                        rows.PerChunk = (B + chunks - 1) / chunks;
+                        RunRows(chunks, rows);
                     }
-                    continue;
-                }
-                for (int b = 0; b < B; b++)
-                {
-                    var hp = hPrev.Slice(b * H, H);
-                    var hn = hNew.Slice(b * H, H);
-                    bool active = lengths is null || t < lengths[b];
-                    if (!active)
-                    {
-                        hp.CopyTo(hn);
-                        if (lstm) s.Cells.AsSpan(prev * BH + b * H, H).CopyTo(s.Cells.AsSpan(next * BH + b * H, H));
-                        continue;
-                    }
-                    var row = gt.Slice(b * GH, GH);
-                    switch (mode)
-                    {
-                        case RecurrentMode.Lstm:
-                            RecurrentKernels.LstmForward(row, s.Cells.AsSpan(prev * BH + b * H, H), s.Cells.AsSpan(next * BH + b * H, H),
-                                s.TanhCells.AsSpan(t * BH + b * H, H), hn);
-                            break;
-                        case RecurrentMode.Gru: RecurrentKernels.GruForward(row, hg.Slice(b * GH, GH), hp, hn); break;
-                        default: RecurrentKernels.RnnForward(row, hn, relu); break;
-                    }
-                    hn.CopyTo(y.Data.Slice((t * B + b) * DH + d * H, H));
                 }
             }
             int end = reverse ? 0 : T;
@@ -229,7 +204,7 @@ public static partial class Ops
         var dGh = gru ? TensorArena.Allocate(T * B * GH, clear: false) : dG;
         var dh = TensorArena.Allocate(BH);
         var dc = lstm ? TensorArena.Allocate(BH) : null;
-        var dhTotal = TensorArena.Allocate(H, clear: false).AsSpan(0, H);
+        var dhTotal = TensorArena.Allocate(BH, clear: false); // a row per batch entry: the rows run in parallel
         if (dhN is not null) dhN.Data.Slice(d * BH, BH).CopyTo(dh);
         if (dcN is not null && dc is not null) dcN.Data.Slice(d * BH, BH).CopyTo(dc);
         var states = s.States.AsSpan();
@@ -238,34 +213,18 @@ public static partial class Ops
         {
             int t = reverse ? T - 1 - step : step;
             int prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
-            for (int b = 0; b < B; b++)
+            unsafe
             {
-                int gOff = (t * B + b) * GH;
-                bool active = lengths is null || t < lengths[b];
-                if (!active)
+                fixed (float* pg = s.Gates, phg = s.HiddenGates, pc = s.Cells, ptc = s.TanhCells, pst = states, pgy = gy, pdg = dG, pdgh = dGh, pdh = dh, pdc = dc, ptot = dhTotal)
                 {
-                    // A padded step passes the state gradients through untouched.
-                    dG.AsSpan(gOff, GH).Clear();
-                    if (gru) dGh.AsSpan(gOff, GH).Clear();
-                    continue;
-                }
-                var dhb = dh.AsSpan(b * H, H);
-                TensorPrimitives.Add(dhb, gy.Slice((t * B + b) * DH + d * H, H), dhTotal);
-                switch (mode)
-                {
-                    case RecurrentMode.Lstm:
-                        RecurrentKernels.LstmBackward(s.Gates.AsSpan(gOff, GH), s.Cells.AsSpan(prev * BH + b * H, H), s.TanhCells.AsSpan(t * BH + b * H, H),
-                            dhTotal, dc.AsSpan(b * H, H), dG.AsSpan(gOff, GH));
-                        dhb.Clear();
-                        break;
-                    case RecurrentMode.Gru:
-                        RecurrentKernels.GruBackward(s.Gates.AsSpan(gOff, GH), s.HiddenGates.AsSpan(gOff, GH), states.Slice(prev * BH + b * H, H),
-                            dhTotal, dG.AsSpan(gOff, GH), dGh.AsSpan(gOff, GH), dhb);
-                        break;
-                    default:
-                        RecurrentKernels.RnnBackward(states.Slice(next * BH + b * H, H), dhTotal, dG.AsSpan(gOff, GH), relu);
-                        dhb.Clear();
-                        break;
+                    var cells = new BackwardRows
+                    {
+                        Mode = mode, B = B, H = H, GH = GH, DH = DH, Dir = d, Step = t, Prev = prev, Next = next, Lengths = lengths,
+                        Gates = pg, HiddenGates = phg, Cells = pc, TanhCells = ptc, States = pst, Gy = pgy, DG = pdg, DGh = pdgh, Dh = pdh, Dc = pdc, DhTotal = ptot,
+                    };
+                    int chunks = StepChunks(B, H);
+                    cells.PerChunk = (B + chunks - 1) / chunks;
+                    RunRows(chunks, cells);
                 }
             }
             // dh₋₁ += dGₜ·Wₕₕ (padded rows of dGₜ are zero, so their dh passes through unchanged).
