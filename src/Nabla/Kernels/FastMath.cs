@@ -16,7 +16,9 @@ namespace Nabla.Kernels;
 /// |x| &lt; 0.625, where 1 − 2/(e^{2x} + 1) would lose relative accuracy, and that formula above.
 /// Both stay within a few float32 ulps of the exact function (tested against double).</para>
 /// <para>The AVX-512, AVX2 and scalar paths do the same operations in the same order, each fused
-/// multiply-add fused, so a value does not depend on which path or lane computed it.</para>
+/// multiply-add fused, so a value does not depend on which path or lane computed it. The 512- and
+/// 256-bit versions are written out twice because .NET 10's Vector512/Vector256 do not expose a
+/// common generic interface (ISimdVector is not implemented publicly).</para>
 /// </remarks>
 public static class FastMath
 {
