@@ -65,7 +65,7 @@ public static partial class Ops
         if (x.Rank != 3) throw new ShapeMismatchException(op, x.Shape, null, "expects input [T, B, features]");
         int T = x.Shape[0], B = x.Shape[1], I = x.Shape[2], D = directions.Count;
         int G = GateCount(mode), H = directions[0].WeightHh.Rank == 2 ? directions[0].WeightHh.Shape[1] : 0, GH = G * H;
-        bool lstm = mode == RecurrentMode.Lstm, gru = mode == RecurrentMode.Gru, relu = mode == RecurrentMode.RnnRelu;
+        bool lstm = mode == RecurrentMode.Lstm, gru = mode == RecurrentMode.Gru;
         foreach (var w in directions)
         {
             if (w.WeightIh.Rank != 2 || w.WeightIh.Shape[0] != GH || w.WeightIh.Shape[1] != I)
@@ -199,7 +199,7 @@ public static partial class Ops
         int[]? lengths, ReadOnlySpan<float> gy, Tensor? dhN, Tensor? dcN, int T, int B, int I, int H, int D)
     {
         int G = GateCount(mode), GH = G * H, BH = B * H, DH = D * H;
-        bool lstm = mode == RecurrentMode.Lstm, gru = mode == RecurrentMode.Gru, relu = mode == RecurrentMode.RnnRelu, reverse = d == 1;
+        bool lstm = mode == RecurrentMode.Lstm, gru = mode == RecurrentMode.Gru, reverse = d == 1;
         var dG = TensorArena.Allocate(T * B * GH, clear: false);
         var dGh = gru ? TensorArena.Allocate(T * B * GH, clear: false) : dG;
         var dh = TensorArena.Allocate(BH);
