@@ -7,6 +7,8 @@ public sealed partial class Dataset
     // 70k 28×28 images take 55 MB as bytes instead of 219 MB as float32; Features is only
     // materialised if someone asks for the whole float array.
     private readonly byte[]? bytes;
+    // Subsets and splits of a byte data set share its bytes: sample i is row rows[i] (null: row i).
+    private readonly int[]? rows;
     private float[]? table;
     private float[]? features;
 
@@ -44,7 +46,7 @@ public sealed partial class Dataset
     {
         var t = new float[256];
         for (int v = 0; v < 256; v++) t[v] = map(table![v]);
-        var ds = new Dataset(null, bytes, shape, Labels, NumClasses, Name) { table = t };
+        var ds = new Dataset(null, bytes, shape, Labels, NumClasses, Name, rows) { table = t };
         return ds;
     }
 
@@ -57,7 +59,8 @@ public sealed partial class Dataset
             features.AsSpan((int)((long)index * s), s).CopyTo(dst);
             return;
         }
-        ReadOnlySpan<byte> src = bytes.AsSpan((int)((long)index * s), s);
+        long row = rows is null ? index : rows[index];
+        ReadOnlySpan<byte> src = bytes.AsSpan((int)(row * s), s);
         float[] t = table!;
         for (int i = 0; i < src.Length; i++) dst[i] = t[src[i]];
     }
@@ -65,38 +68,56 @@ public sealed partial class Dataset
     private float[] Materialize()
     {
         if (features is not null) return features;
-        var f = new float[bytes!.Length];
-        float[] t = table!;
-        for (int i = 0; i < f.Length; i++) f[i] = t[bytes[i]];
+        int s = SampleSize;
+        var f = new float[(long)Count * s];
+        if (rows is null)
+        {
+            float[] t = table!;
+            for (int i = 0; i < f.Length; i++) f[i] = t[bytes![i]];
+        }
+        else
+        {
+            for (int i = 0; i < Count; i++) CopySample(i, f.AsSpan((int)((long)i * s), s));
+        }
         return features = f;
     }
 
+    // The subset shares the bytes: only its rows and labels are new (4 + 4 bytes a sample).
     private Dataset SubsetBytes(int[] indices)
     {
-        int s = SampleSize;
-        var b = new byte[(long)indices.Length * s];
+        var r = new int[indices.Length];
         var l = new int[indices.Length];
         for (int i = 0; i < indices.Length; i++)
         {
             int k = indices[i];
             if ((uint)k >= (uint)Count)
                 throw new ArgumentOutOfRangeException(nameof(indices), k, $"Dataset.Subset: index {k} at position {i} is outside [0, {Count}).");
-            Array.Copy(bytes!, (long)k * s, b, (long)i * s, s);
+            r[i] = rows is null ? k : rows[k];
             l[i] = Labels[k];
         }
-        return new Dataset(null, b, sampleShape, l, NumClasses, Name) { table = table }.WithTargetsOf(this, indices);
+        return new Dataset(null, bytes, sampleShape, l, NumClasses, Name, r) { table = table }.WithTargetsOf(this, indices);
     }
 
     /// <summary>Mean and standard deviation from a histogram of the byte values (no float copy).</summary>
     private (float Mean, float Std) MeanStdBytes()
     {
-        if (bytes!.Length == 0) return (0f, 0f);
+        long n = (long)Count * SampleSize;
+        if (n == 0) return (0f, 0f);
         var counts = new long[256];
-        foreach (byte v in bytes) counts[v]++;
+        if (rows is null)
+        {
+            foreach (byte v in bytes!) counts[v]++;
+        }
+        else
+        {
+            int s = SampleSize;
+            foreach (int row in rows)
+                foreach (byte v in bytes.AsSpan((int)((long)row * s), s)) counts[v]++;
+        }
         double sum = 0, sq = 0;
         for (int v = 0; v < 256; v++) sum += counts[v] * (double)table![v];
-        double mean = sum / bytes.Length;
+        double mean = sum / n;
         for (int v = 0; v < 256; v++) { double d = table![v] - mean; sq += counts[v] * d * d; }
-        return ((float)mean, (float)Math.Sqrt(sq / bytes.Length));
+        return ((float)mean, (float)Math.Sqrt(sq / n));
     }
 }

@@ -8,7 +8,8 @@ namespace Nabla.Data;
 /// <remarks>
 /// A data set does not copy the arrays it is given and its methods never modify them: <see cref="Subset"/>,
 /// <see cref="Split(double[], int)"/> and <see cref="Standardize"/> return new data sets with new arrays, while
-/// <see cref="Reshape"/> shares them.
+/// <see cref="Reshape"/> shares them. A byte data set (<see cref="FromBytes"/>) is the exception: its subsets and
+/// splits share its bytes through a list of rows, so that splitting 60,000 images costs 240 KB, not 47 MB.
 /// </remarks>
 public sealed partial class Dataset
 {
@@ -27,9 +28,9 @@ public sealed partial class Dataset
     }
 
     // Float storage (features) or byte storage (bytes, see Dataset.Bytes.cs): exactly one is given.
-    private Dataset(float[]? features, byte[]? bytes, int[] sampleShape, int[] labels, int numClasses, string? name)
+    // rows (byte storage only): sample i is row rows[i] of bytes; null means sample i is row i.
+    private Dataset(float[]? features, byte[]? bytes, int[] sampleShape, int[] labels, int numClasses, string? name, int[]? rows = null)
     {
-        long valueCount = features?.Length ?? bytes!.Length;
         ArgumentNullException.ThrowIfNull(sampleShape);
         ArgumentNullException.ThrowIfNull(labels);
         if (sampleShape.Length == 0)
@@ -41,6 +42,7 @@ public sealed partial class Dataset
             size *= d;
         }
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "Dataset: numClasses must be at least 1.");
+        long valueCount = features?.Length ?? (rows is null ? bytes!.Length : rows.Length * size);
         if ((long)labels.Length * size != valueCount)
             throw new ArgumentException(
                 $"Dataset: {labels.Length} labels × {size} values per sample [{string.Join(", ", sampleShape)}] = {(long)labels.Length * size} features expected, got {valueCount}.",
@@ -50,6 +52,7 @@ public sealed partial class Dataset
                 throw new ArgumentException($"Dataset: label {labels[i]} of sample {i} is outside [0, {numClasses}).", nameof(labels));
         this.features = features;
         this.bytes = bytes;
+        this.rows = rows;
         Labels = labels;
         this.sampleShape = (int[])sampleShape.Clone();
         SampleSize = (int)size;
@@ -111,8 +114,8 @@ public sealed partial class Dataset
         return c;
     }
 
-    /// <summary>A new data set holding copies of the samples at <paramref name="indices"/>, in that order
-    /// (an index may repeat).</summary>
+    /// <summary>A new data set holding the samples at <paramref name="indices"/>, in that order (an index may
+    /// repeat): copies of them for float data, the same bytes (a list of rows) for a byte data set.</summary>
     public Dataset Subset(int[] indices)
     {
         ArgumentNullException.ThrowIfNull(indices);

@@ -58,6 +58,38 @@ public class DatasetBytesTests
     }
 
     [Fact]
+    public void SubsetsShareTheBytesAndComposeTheirRows()
+    {
+        var (b, f) = Pair(count: 2000, side: 28);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var (b1, b2) = b.Split(0.8, 11);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // 2,000 images of 784 bytes are 1.57 MB; a split only makes rows, labels and the permutation (~40 KB).
+        Assert.InRange(allocated, 1, 100_000);
+        var (f1, f2) = f.Split(0.8, 11);
+        Assert.Equal(f2.Labels, b2.Labels);
+
+        // A subset of a subset of a subset: rows compose, and every path (batches, samples, statistics, the float
+        // array, standardisation) sees the same values as the float data set.
+        int[] idx = [5, 0, 399, 17, 17, 250];
+        var bs = b2.Subset(idx).Reshape(784).Subset([4, 1, 0]);
+        var fs = f2.Subset(idx).Reshape(784).Subset([4, 1, 0]);
+        Assert.Equal(fs.Labels, bs.Labels);
+        for (int i = 0; i < fs.Count; i++) Assert.Equal(fs.GetSample(i).ToArray(), bs.GetSample(i).ToArray());
+        var (mf, sf) = f1.MeanStd();
+        var (mb, sb) = b1.MeanStd();
+        Assert.Equal(mf, mb, 5);
+        Assert.Equal(sf, sb, 5);
+        Assert.Equal(f1.Standardize(mf, sf).Subset(idx).Features, b1.Standardize(mf, sf).Subset(idx).Features);
+        var lb = new DataLoader(b1, 64, shuffle: true, seed: 2).Take(3).ToList();
+        var lf = new DataLoader(f1, 64, shuffle: true, seed: 2).Take(3).ToList();
+        for (int i = 0; i < lb.Count; i++) Assert.Equal(lf[i].Inputs.ToArray(), lb[i].Inputs.ToArray());
+        Assert.False(b1.HasFloatArray);
+        Assert.Equal(f2.Features, b2.Features);
+        Assert.Throws<ArgumentOutOfRangeException>(() => b2.Subset([b2.Count]));
+    }
+
+    [Fact]
     public void FeaturesStillWorksForOldCallers()
     {
         var (b, f) = Pair();

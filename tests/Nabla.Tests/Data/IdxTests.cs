@@ -216,6 +216,46 @@ public class IdxTests
     }
 
     [Fact]
+    public void Gzip_WithTrailerThatAgrees_IsReadIntoOneBuffer()
+    {
+        using var t = new TempDir();
+        var data = new byte[3_000_000];
+        new Random(4).NextBytes(data.AsSpan(0, 1000));
+        string p = t.File("big.gz");
+        File.WriteAllBytes(p, Gzip([.. Header(0x08, 3000, 1000), .. data]));
+        Idx.Read(p); // warm up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var a = Idx.Read(p);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(data, a.GetBytes());
+        // Growing from 1 MiB by doubling allocated 1 + 2 + 3 MB; one buffer of the declared size is 3 MB.
+        Assert.InRange(allocated, 3_000_000, 3_300_000);
+    }
+
+    [Fact]
+    public void Gzip_WithTrailerThatDisagrees_StillReadsOrFailsCleanly()
+    {
+        using var t = new TempDir();
+        var payload = new byte[5000];
+        new Random(5).NextBytes(payload);
+        // Two gzip members: the trailer's ISIZE is only the last member's, so the size is not trusted and the
+        // buffer grows with the data; the contents are still all read.
+        byte[] first = Gzip([.. Header(0x08, 5000), .. payload.AsSpan(0, 3000)]);
+        byte[] second = Gzip(payload[3000..]);
+        string p = t.File("two-members.gz");
+        File.WriteAllBytes(p, [.. first, .. second]);
+        Assert.Equal(payload, Idx.Read(p).GetBytes());
+
+        // A forged trailer that agrees with a header declaring more than the data: one buffer, then a clean error
+        // (zlib checks the trailer against the data it decompressed).
+        byte[] forged = Gzip([.. Header(0x08, 4000), .. payload.AsSpan(0, 100)]);
+        BinaryPrimitives.WriteUInt32LittleEndian(forged.AsSpan(forged.Length - 4), 8 + 4000);
+        var e = ReadBad(t, "forged.gz", forged);
+        Assert.True(e.Compressed);
+        Assert.Contains("unreadable gzip data", e.Message);
+    }
+
+    [Fact]
     public void GzipGarbage_IsRejected()
     {
         using var t = new TempDir();
