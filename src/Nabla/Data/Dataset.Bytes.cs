@@ -60,9 +60,17 @@ public sealed partial class Dataset
             return;
         }
         long row = rows is null ? index : rows[index];
-        ReadOnlySpan<byte> src = bytes.AsSpan((int)(row * s), s);
-        float[] t = table!;
-        for (int i = 0; i < src.Length; i++) dst[i] = t[src[i]];
+        Kernels.ByteTable.Lookup(bytes.AsSpan((int)(row * s), s), table, dst);
+    }
+
+    /// <summary>Hints the CPU to fetch sample <paramref name="index"/>'s bytes (a batch's samples are random rows of a
+    /// large array, so each one otherwise waits for its cache misses); does nothing for float data.</summary>
+    internal void PrefetchSample(int index)
+    {
+        if (bytes is null || (uint)index >= (uint)Count) return;
+        int s = SampleSize;
+        long row = rows is null ? index : rows[index];
+        Kernels.ByteTable.Prefetch(bytes.AsSpan((int)(row * s), s));
     }
 
     private float[] Materialize()
@@ -72,8 +80,7 @@ public sealed partial class Dataset
         var f = new float[(long)Count * s];
         if (rows is null)
         {
-            float[] t = table!;
-            for (int i = 0; i < f.Length; i++) f[i] = t[bytes![i]];
+            Kernels.ByteTable.Lookup(bytes, table, f);
         }
         else
         {
