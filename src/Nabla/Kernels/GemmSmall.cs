@@ -39,7 +39,7 @@ internal static unsafe class SmallGemm
             {
                 // B stored [n, k]: c[0, j] = alpha·dot(a, B[j, :]) + beta·c[0, j].
                 float* x = Contiguous(g.A, g.TransA ? g.Lda : 1, g.K, 0);
-                var body = new DotsBody(g.B, g.Ldb, x, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads));
+                var body = new DotsBody(g.B, g.Ldb, x, g.K, g.C, 1, g.N, g.Alpha, g.Beta, Chunks(g.N, threads), path);
                 Run(body, body.Chunks, threads);
             }
             return;
@@ -50,7 +50,7 @@ internal static unsafe class SmallGemm
         {
             // A stored [m, k]: c[i] = alpha·dot(A[i, :], b) + beta·c[i].
             float* x = Contiguous(g.B, g.TransB ? 1 : g.Ldb, g.K, 0);
-            var body = new DotsBody(g.A, g.Lda, x, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads));
+            var body = new DotsBody(g.A, g.Lda, x, g.K, g.C, g.Ldc, g.M, g.Alpha, g.Beta, Chunks(g.M, threads), path);
             Run(body, body.Chunks, threads);
         }
         else
@@ -277,21 +277,162 @@ internal static unsafe class SmallGemm
 
     /// <summary>y[i] = alpha·dot(M[i, :], x) + beta·y[i] for i in a chunk of rows.</summary>
     private readonly struct DotsBody(float* mat, nint ldm, float* x, int k, float* y, nint ldy,
-        int len, float alpha, float beta, int chunks) : IParallelForBody
+        int len, float alpha, float beta, int chunks, GemmPath path) : IParallelForBody
     {
         public int Chunks => chunks;
 
         public void Invoke(int index)
         {
             var (i0, i1) = Slice(len, index, chunks);
+            if (path == GemmPath.Avx512 && Gemm.HasAvx512)
+            {
+                Dots512(mat, ldm, x, k, y, ldy, i0, i1, alpha, beta);
+                return;
+            }
+            if (path == GemmPath.Avx2 && Gemm.HasAvx2)
+            {
+                Dots256(mat, ldm, x, k, y, ldy, i0, i1, alpha, beta);
+                return;
+            }
             var xs = new ReadOnlySpan<float>(x, k);
             for (int i = i0; i < i1; i++)
-            {
-                float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(mat + i * ldm, k), xs);
-                float* yp = y + i * ldy;
-                *yp = beta == 0f ? alpha * dot : alpha * dot + beta * *yp;
-            }
+                Put(y + i * ldy, TensorPrimitives.Dot(new ReadOnlySpan<float>(mat + i * ldm, k), xs), alpha, beta);
         }
+    }
+
+    private static void Put(float* yp, float dot, float alpha, float beta) => *yp = beta == 0f ? alpha * dot : alpha * dot + beta * *yp;
+
+    // Rows i0..i1 of mat dotted with x, four rows at a time, each with two FMA chains: eight FMAs in
+    // flight, and each vector of x loaded once for four rows. Every row's sum is taken in the same order
+    // (chains over alternate vectors, their sum reduced, then the scalar tail), whether it runs in a
+    // block of four or alone and in either direction (DescendNext), so a result does not depend on how
+    // the rows were split. Batch-1 inference of the 784-256-128-10 MLP on one Zen 4 core (session 9):
+    // 17-19 µs with one TensorPrimitives.Dot per row, 15.3-16 µs with this, ~22 µs in spells when the
+    // host's shared L3 is busy (then the weights come from memory whatever the kernel).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dots512(float* mat, nint ldm, float* x, int k, float* y, nint ldy, int i0, int i1, float alpha, float beta)
+    {
+        int kv = k & ~15;
+        int blocks = (i1 - i0) >> 2;
+        bool down = DescendNext();
+        for (int bi = 0; bi < blocks; bi++)
+        {
+            int i = i0 + 4 * (down ? blocks - 1 - bi : bi);
+            float* r0 = mat + i * ldm, r1 = r0 + ldm, r2 = r1 + ldm, r3 = r2 + ldm;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            int p = 0;
+            for (; p + 32 <= kv; p += 32)
+            {
+                var xa = Vector512.Load(x + p);
+                var xb = Vector512.Load(x + p + 16);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p), xa, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + p), xa, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + p), xa, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + p), xa, a3);
+                b0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p + 16), xb, b0);
+                b1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + p + 16), xb, b1);
+                b2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + p + 16), xb, b2);
+                b3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + p + 16), xb, b3);
+            }
+            if (p < kv)
+            {
+                var xa = Vector512.Load(x + p);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p), xa, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Load(r1 + p), xa, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Load(r2 + p), xa, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Load(r3 + p), xa, a3);
+            }
+            Put(y + i * ldy, Vector512.Sum(a0 + b0) + TailDot(r0, x, kv, k), alpha, beta);
+            Put(y + (i + 1) * ldy, Vector512.Sum(a1 + b1) + TailDot(r1, x, kv, k), alpha, beta);
+            Put(y + (i + 2) * ldy, Vector512.Sum(a2 + b2) + TailDot(r2, x, kv, k), alpha, beta);
+            Put(y + (i + 3) * ldy, Vector512.Sum(a3 + b3) + TailDot(r3, x, kv, k), alpha, beta);
+        }
+        for (int i = i0 + 4 * blocks; i < i1; i++)
+        {
+            float* r0 = mat + i * ldm;
+            Vector512<float> a0 = default, b0 = default;
+            int p = 0;
+            for (; p + 32 <= kv; p += 32)
+            {
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p), Vector512.Load(x + p), a0);
+                b0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p + 16), Vector512.Load(x + p + 16), b0);
+            }
+            if (p < kv) a0 = Vector512.FusedMultiplyAdd(Vector512.Load(r0 + p), Vector512.Load(x + p), a0);
+            Put(y + i * ldy, Vector512.Sum(a0 + b0) + TailDot(r0, x, kv, k), alpha, beta);
+        }
+    }
+
+    /// <summary><see cref="Dots512"/> with 256-bit vectors, in the same order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dots256(float* mat, nint ldm, float* x, int k, float* y, nint ldy, int i0, int i1, float alpha, float beta)
+    {
+        int kv = k & ~7;
+        int blocks = (i1 - i0) >> 2;
+        bool down = DescendNext();
+        for (int bi = 0; bi < blocks; bi++)
+        {
+            int i = i0 + 4 * (down ? blocks - 1 - bi : bi);
+            float* r0 = mat + i * ldm, r1 = r0 + ldm, r2 = r1 + ldm, r3 = r2 + ldm;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            int p = 0;
+            for (; p + 16 <= kv; p += 16)
+            {
+                var xa = Vector256.Load(x + p);
+                var xb = Vector256.Load(x + p + 8);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p), xa, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + p), xa, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + p), xa, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + p), xa, a3);
+                b0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p + 8), xb, b0);
+                b1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + p + 8), xb, b1);
+                b2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + p + 8), xb, b2);
+                b3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + p + 8), xb, b3);
+            }
+            if (p < kv)
+            {
+                var xa = Vector256.Load(x + p);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p), xa, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + p), xa, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + p), xa, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + p), xa, a3);
+            }
+            Put(y + i * ldy, Vector256.Sum(a0 + b0) + TailDot(r0, x, kv, k), alpha, beta);
+            Put(y + (i + 1) * ldy, Vector256.Sum(a1 + b1) + TailDot(r1, x, kv, k), alpha, beta);
+            Put(y + (i + 2) * ldy, Vector256.Sum(a2 + b2) + TailDot(r2, x, kv, k), alpha, beta);
+            Put(y + (i + 3) * ldy, Vector256.Sum(a3 + b3) + TailDot(r3, x, kv, k), alpha, beta);
+        }
+        for (int i = i0 + 4 * blocks; i < i1; i++)
+        {
+            float* r0 = mat + i * ldm;
+            Vector256<float> a0 = default, b0 = default;
+            int p = 0;
+            for (; p + 16 <= kv; p += 16)
+            {
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p), Vector256.Load(x + p), a0);
+                b0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p + 8), Vector256.Load(x + p + 8), b0);
+            }
+            if (p < kv) a0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p), Vector256.Load(x + p), a0);
+            Put(y + i * ldy, Vector256.Sum(a0 + b0) + TailDot(r0, x, kv, k), alpha, beta);
+        }
+    }
+
+    [ThreadStatic] private static bool descending;
+
+    // Alternates the direction in which successive calls walk the rows. A serving loop reads the same
+    // weights call after call; when they are a little larger than the L2 cache (the MLP's 940 KB against
+    // 1 MiB), walking them in the same order every time evicts each line just before it is needed again,
+    // while walking back first meets the lines the last call left in the cache. Rows are independent,
+    // so the direction changes no result.
+    private static bool DescendNext() => descending = !descending;
+
+    /// <summary>Σ r[p]·x[p] for p in [from, k), in order (the part of a dot past the last whole vector).</summary>
+    private static float TailDot(float* r, float* x, int from, int k)
+    {
+        float s = 0f;
+        for (int p = from; p < k; p++) s = MathF.FusedMultiplyAdd(r[p], x[p], s);
+        return s;
     }
 
     // ---------------------------------------------------------------- narrow N (n ≤ one vector)

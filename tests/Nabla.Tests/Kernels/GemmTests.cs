@@ -72,6 +72,37 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(784, 256)] // batch-1 inference of the MLP's first layer
+    [InlineData(33, 9)]
+    [InlineData(15, 7)]
+    public void RowDotsDoNotDependOnDirectionOrGrouping(int k, int n)
+    {
+        // x·Bᵀ with B [n, k] (batch-1 inference): rows go four at a time, in alternating directions from call
+        // to call, the rest one at a time. A row's value must be the same bits however it was grouped.
+        var x = Random(k, 21);
+        var b = Random((n + 1) * k, 22);
+        foreach (var path in SupportedPaths())
+        {
+            var first = new float[n];
+            var second = new float[n];
+            var shifted = new float[n + 1];
+            Gemm.SgemmCore(path, 1, GemmAlgorithm.Gemv, false, true, 1, n, k, 1f, x, k, b.AsSpan(k).ToArray(), k, 0f, first, n, exactThreads: true);
+            Gemm.SgemmCore(path, 1, GemmAlgorithm.Gemv, false, true, 1, n, k, 1f, x, k, b.AsSpan(k).ToArray(), k, 0f, second, n, exactThreads: true);
+            // The same rows behind one more: every row falls in another group of four (or none).
+            Gemm.SgemmCore(path, 1, GemmAlgorithm.Gemv, false, true, 1, n + 1, k, 1f, x, k, b, k, 0f, shifted, n + 1, exactThreads: true);
+            Assert.True(first.AsSpan().SequenceEqual(second), $"{path}: a second call (other direction) differs");
+            Assert.True(first.AsSpan().SequenceEqual(shifted.AsSpan(1)), $"{path}: rows grouped differently differ");
+            var reference = new double[n];
+            for (int j = 0; j < n; j++)
+            {
+                double d = 0;
+                for (int p = 0; p < k; p++) d += (double)x[p] * b[k + j * k + p];
+                Assert.True(Math.Abs(first[j] - d) <= 1e-4 * (1 + Math.Abs(d)), $"{path}: row {j} = {first[j]}, expected {d}");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(17, 33, 65)]
     [InlineData(1, 40, 9)]
     [InlineData(40, 1, 9)]
