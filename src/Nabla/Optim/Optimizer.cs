@@ -46,7 +46,28 @@ public abstract class Optimizer
     /// </summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters) p.Grad?.Data.Clear();
+        // One parallel pass over all gradients, in equal shares (see ParallelSegments).
+        var job = zeroJob ??= new ZeroJob(Parameters.Count);
+        job.Count = 0;
+        foreach (var p in Parameters)
+        {
+            if (p.Grad is null) continue;
+            job.Grads[job.Count] = p.Grad;
+            job.Lengths[job.Count++] = p.Grad.Data.Length;
+        }
+        Kernels.ParallelSegments.Run(job.Lengths, job.Count, job);
+        Array.Clear(job.Grads); // hold no gradient between steps
+    }
+
+    private ZeroJob? zeroJob;
+
+    private sealed class ZeroJob(int capacity) : Kernels.ISegmentBody
+    {
+        public readonly Tensor?[] Grads = new Tensor?[capacity];
+        public readonly int[] Lengths = new int[capacity];
+        public int Count;
+
+        public void Invoke(int segment, int start, int length) => Grads[segment]!.Data.Slice(start, length).Clear();
     }
 
     /// <summary>
@@ -62,6 +83,7 @@ public abstract class Optimizer
     {
         StepCount++;
         using var _ = Autograd.GradMode.NoGrad();
+        if (!PerParameterSteps && StepAllAtOnce()) return;
         float baseRate = LearningRate;
         try
         {
@@ -80,6 +102,16 @@ public abstract class Optimizer
             LearningRate = baseRate;
         }
     }
+
+    /// <summary>
+    /// Optimisers whose update is elementwise override this to update every parameter in one parallel loop
+    /// (<see cref="Kernels.ParallelSegments"/>) with exactly the values <see cref="Update"/> gives; false means
+    /// not in this configuration, and <see cref="Step"/> calls <see cref="Update"/> for each parameter.
+    /// </summary>
+    private protected virtual bool StepAllAtOnce() => false;
+
+    /// <summary>Forces one <see cref="Update"/> per parameter (tests compare it with <see cref="StepAllAtOnce"/>).</summary>
+    internal bool PerParameterSteps { get; set; }
 
     /// <summary>Updates parameter <paramref name="index"/> in place from its gradient.</summary>
     protected abstract void Update(int index, Span<float> weights, ReadOnlySpan<float> gradient);

@@ -30,6 +30,65 @@ public sealed class Sgd : Optimizer
     /// <summary>L2 weight decay λ.</summary>
     public float WeightDecay { get; }
 
+    private protected override bool StepAllAtOnce()
+    {
+        if (WeightDecay != 0f || Nesterov) return false;
+        var job = stepJob ??= new SgdJob(Parameters.Count);
+        job.Count = 0;
+        job.Momentum = Momentum;
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters[i];
+            if (p.Grad is null || !p.RequiresGrad) continue; // as Step: frozen parameters keep their values
+            int k = job.Count++;
+            job.Weights[k] = p;
+            job.Grads[k] = p.Grad;
+            job.First[k] = Momentum != 0f && !HasState(i, "momentum");
+            job.Buffers[k] = Momentum != 0f ? State(i, "momentum") : null;
+            job.Rates[k] = LearningRateOf(i);
+            job.Lengths[k] = p.Length;
+        }
+        Kernels.ParallelSegments.Run(job.Lengths, job.Count, job);
+        job.Release();
+        return true;
+    }
+
+    private SgdJob? stepJob;
+
+    // The fused step over parts of every parameter, with the operations of Update in the same order.
+    private sealed class SgdJob(int capacity) : Kernels.ISegmentBody
+    {
+        public readonly Tensor?[] Weights = new Tensor?[capacity], Grads = new Tensor?[capacity];
+        public readonly float[]?[] Buffers = new float[]?[capacity];
+        public readonly bool[] First = new bool[capacity];
+        public readonly float[] Rates = new float[capacity];
+        public readonly int[] Lengths = new int[capacity];
+        public int Count;
+        public float Momentum;
+
+        public void Invoke(int s, int start, int length)
+        {
+            Span<float> w = Weights[s]!.Data.Slice(start, length);
+            ReadOnlySpan<float> g = Grads[s]!.Data.Slice(start, length);
+            if (Buffers[s] is float[] buffer)
+            {
+                Span<float> buf = buffer.AsSpan(start, length);
+                // PyTorch: the first step initialises the buffer with the gradient itself.
+                if (First[s]) g.CopyTo(buf);
+                else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(buf, Momentum, g, buf);
+                g = buf;
+            }
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g, -Rates[s], w, w);
+        }
+
+        public void Release()
+        {
+            Array.Clear(Weights);
+            Array.Clear(Grads);
+            Array.Clear(Buffers);
+        }
+    }
+
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> w, ReadOnlySpan<float> grad)
     {

@@ -135,6 +135,57 @@ public class ParallelElementwiseTests
         Assert.Equal(Run(1), Run(2));
     }
 
+    // Adam and SGD update all parameters in one loop split in equal shares of their total length (cuts fall
+    // inside parameters and across them). On 1 and 2 threads that must give the bits of one Update per
+    // parameter: parameters of many lengths, a learning-rate group, a frozen one, one without a gradient.
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("adamw-no-decay")]
+    [InlineData("momentum")]
+    [InlineData("sgd")]
+    public void OneLoopOverAllParametersEqualsOneUpdatePerParameter(string name)
+    {
+        int[] lengths = [5, 40_000, 1, 70_001, 129, 33_000, 64, 17];
+        float[][] Run(int threads, bool perParameter) => WithThreads(threads, () =>
+        {
+            var ps = lengths.Select((n, i) => new Parameter(new Tensor(Random(100 + i, n), new Shape(n)))).ToArray();
+            ps[2].RequiresGrad = false;
+            var groups = new ParameterGroups { { ps[..3], 0.25f }, { ps[3..] } };
+            Optimizer opt = name switch
+            {
+                "adam" => new Adam(groups, 0.01f, weightDecay: 0.01f),
+                "adamw-no-decay" => new AdamW(groups, 0.01f, weightDecay: 0f),
+                "momentum" => new Sgd(groups, 0.1f, momentum: 0.9f),
+                "sgd" => new Sgd(groups, 0.1f),
+                _ => throw new ArgumentException(name),
+            };
+            opt.PerParameterSteps = perParameter;
+            for (int step = 0; step < 3; step++)
+            {
+                for (int i = 0; i < ps.Length; i++)
+                    ps[i].Grad = i == 6 ? null : new Tensor(Random(200 + 10 * step + i, lengths[i]), new Shape(lengths[i]));
+                opt.Step();
+            }
+            return ps.Select(p => p.Data.ToArray()).ToArray();
+        });
+        var expected = Run(1, perParameter: true);
+        Assert.Equal(Random(102, 1), expected[2]); // frozen: unchanged
+        Assert.Equal(Random(106, 64), expected[6]); // no gradient: unchanged
+        Assert.Equal(expected, Run(1, perParameter: false));
+        Assert.Equal(expected, Run(2, perParameter: false));
+    }
+
+    [Fact]
+    public void ZeroGradClearsEveryGradientOnTwoThreads()
+    {
+        int[] lengths = [3, 50_000, 70_001, 7];
+        var ps = lengths.Select(n => new Parameter(Tensor.Zeros(n))).ToArray();
+        foreach (var p in ps) p.Grad = new Tensor(Random(p.Length, p.Length), new Shape(p.Length));
+        var opt = new Sgd(ps, 0.1f);
+        WithThreads(2, () => { opt.ZeroGrad(); return 0; });
+        foreach (var p in ps) Assert.All(p.Grad!.Data.ToArray(), v => Assert.Equal(0f, v));
+    }
+
     [Fact]
     public void BatchesOfByteDataAreTheSameOnOneAndTwoThreads()
     {
