@@ -16,7 +16,12 @@ import statistics
 import sys
 from collections import defaultdict
 
-PEAK_FLOPS_1T = 220.0  # GFLOP/s per core with 512-bit FMAs (shared/KERNELS.md)
+# Issue #11's targets. The FMA peak is the one nabla bench measured on the machine of the run (its
+# "fma_peak" figures and each GEMM's "pct_of_peak"), not a constant of one CPU.
+TRAIN_NEED = {1: 1.5, 2: 1.8}   # MLP training, × PyTorch's best
+TRAIN_SCALING = 1.7             # Nabla 2 threads / Nabla 1 thread
+BATCH1000_NEED = 1.2            # batch-1000 inference throughput, × PyTorch's best
+PCT_OF_PEAK = 85.0              # GEMM at 1024² and above, % of the measured FMA peak
 LAYERS = 5  # Linear, ReLU, Linear, ReLU, Linear
 
 
@@ -50,6 +55,7 @@ def fmt(v, metric):
 def main(paths, best_of_runs=False):
     nabla = defaultdict(list)      # (key, threads) -> [values]
     nabla_alloc = defaultdict(list)  # threads -> [(bytes/step, gen2)]
+    nabla_pct = defaultdict(list)    # (shape, threads) -> [% of FMA peak]
     ref = defaultdict(list)        # (key, impl, setting, budget) -> [values]
     machines, dates, blas, optimizers, loads = set(), [], [], set(), []
     for path in paths:
@@ -79,6 +85,8 @@ def main(paths, best_of_runs=False):
                 nabla[(k, t)].append(v)
                 if r["name"] == "mlp_train":
                     nabla_alloc[t].append((r["alloc_bytes_per_step"], r["gen2_collections"]))
+                if r["name"] == "gemm" and isinstance(r.get("pct_of_peak"), (int, float)):
+                    nabla_pct[(r["shape"], t)].append(r["pct_of_peak"])
 
     def agg(values, higher):
         if best_of_runs:
@@ -132,28 +140,37 @@ def main(paths, best_of_runs=False):
         ref_txt = f"{fmt(best[0], metric)} ({best[1]}, {best[2]})" if best else "–"
         target, met = "", ""
         big = case in ("1024x1024x1024", "2048x2048x2048")
-        if fig == "gemm" and big and t == 1:
-            target = f"≥ OpenBLAS and ≥ {0.85 * PEAK_FLOPS_1T:.0f} GFLOP/s"
-            met = ok(ratio is not None and ratio >= 1 and v >= 0.85 * PEAK_FLOPS_1T)
-        elif fig == "gemm" and big and t == 2:
-            target = "≥ OpenBLAS 2-thread"
+        square = case in ("256x256x256", "512x512x512") or big
+        mlp_shape = case.startswith("128x")  # the MLP's layers (784-256-128-10, batch 128) and their dW / dX
+        if fig == "gemm" and big:
+            pct = statistics.median(nabla_pct[(case, t)]) if nabla_pct[(case, t)] else None
+            pct_txt = "?" if pct is None else f"{pct:.0f} %"
+            target = f"≥ OpenBLAS and ≥ {PCT_OF_PEAK:.0f} % of FMA peak (Nabla: {pct_txt})"
+            met = ok(ratio is not None and ratio >= 1 and pct is not None and pct >= PCT_OF_PEAK)
+        elif fig == "gemm" and (square or mlp_shape):
+            target = "≥ OpenBLAS"
             met = ok(ratio is not None and ratio >= 1)
         elif fig == "mlp_train":
-            need = 1.3 if t == 1 else 2.0
-            target = f"≥ {need}× PyTorch's best"
-            met = ok(ratio is not None and ratio >= need)
+            need = TRAIN_NEED.get(t)
+            if need is not None:
+                target = f"≥ {need}× PyTorch's best"
+                met = ok(ratio is not None and ratio >= need)
         elif fig == "mlp_infer" and metric == "latency_us":
             target = "≤ ½ PyTorch's"
             met = ok(ratio is not None and ratio <= 0.5)
         elif fig == "mlp_infer":
-            target = "≥ PyTorch's"
-            met = ok(ratio is not None and ratio >= 1)
+            target = f"≥ {BATCH1000_NEED}× PyTorch's"
+            met = ok(ratio is not None and ratio >= BATCH1000_NEED)
         elif fig == "peak_rss":
             target = "≤ ½ PyTorch's"
             met = ok(ratio is not None and ratio <= 0.5)
         threads = t if t else "–"
         print(f"| {fig} {UNITS[metric]} | {case} | {threads} | {fmt(v, metric)} | {ref_txt} | "
               f"{'–' if ratio is None else f'{ratio:.2f}'} | {target} | {met} |")
+    train = {t: agg(v, True) for (k, t), v in nabla.items() if k[0] == "mlp_train"}
+    if 1 in train and 2 in train:
+        scaling = train[2] / train[1]
+        print(f"| mlp_train scaling | Nabla 2 threads / 1 thread | 2 | {scaling:.2f}× | – | – | ≥ {TRAIN_SCALING}× | {ok(scaling >= TRAIN_SCALING)} |")
     for t, vals in sorted(nabla_alloc.items()):
         b = statistics.median(x[0] for x in vals)
         g2 = max(x[1] for x in vals)

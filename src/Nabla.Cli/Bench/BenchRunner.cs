@@ -37,12 +37,14 @@ public static class BenchRunner
             ["sizes"] = s.Tiny ? "tiny" : "standard",
             ["threads"] = new JsonArray(s.Threads.Select(t => (JsonNode)t).ToArray()),
             ["loadavg_start"] = LoadAverage(),
+            ["core_to_core_ns_start"] = CoreToCore.Json(),
         };
 
         if (s.Mode is BenchMode.LenetTrain or BenchMode.ResnetTrain or BenchMode.CnnInfer or BenchMode.Conv)
         {
             ConvWorkload.Run(s, dataDir, report, results, console);
             report["loadavg_end"] = LoadAverage();
+        report["core_to_core_ns_end"] = CoreToCore.Json();
             report["results"] = results;
             return report;
         }
@@ -51,6 +53,7 @@ public static class BenchRunner
         {
             RunRecurrent(s, dataDir, report, results, console);
             report["loadavg_end"] = LoadAverage();
+        report["core_to_core_ns_end"] = CoreToCore.Json();
             report["results"] = results;
             return report;
         }
@@ -158,6 +161,7 @@ public static class BenchRunner
         }
 
         report["loadavg_end"] = LoadAverage();
+        report["core_to_core_ns_end"] = CoreToCore.Json();
         report["results"] = results;
         return report;
     }
@@ -219,6 +223,8 @@ public static class BenchRunner
         console.MarkupLine($"[bold]{Markup.Escape((string?)report["machine"] ?? "")}[/], {Markup.Escape((string?)report["runtime"] ?? "")}, GEMM path {Markup.Escape((string?)report["gemm_path"] ?? "")}, {Markup.Escape((string?)report["date"] ?? "")}");
         if (report["caches"] is JsonNode caches)
             console.MarkupLine($"caches {Markup.Escape((string?)caches ?? "")}; GEMM blocking {Markup.Escape((string?)report["gemm_blocking"] ?? "")}");
+        if (report["core_to_core_ns_start"] is JsonNode c2c)
+            console.MarkupLine($"core-to-core round trip {c2c} ns at the start, {report["core_to_core_ns_end"]?.ToString() ?? "?"} ns at the end (well above 100 ns the two cores are far apart, and 2-thread figures drop)");
         if (report["data"] is JsonNode data)
             console.MarkupLine($"data {Markup.Escape((string?)data ?? "")} ({report["samples"]} samples), optimiser {Markup.Escape((string?)report["optimizer_settings"] ?? "")}");
         var table = new Table().AddColumns("figure", "case", "threads", "value", "unit", "notes");
