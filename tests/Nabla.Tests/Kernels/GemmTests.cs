@@ -71,6 +71,34 @@ public class GemmTests
                 CheckAll(m, n, k, transA, transB, alpha: -0.5f, beta: 2f, pad: 5, nanC: false);
     }
 
+    [Fact]
+    public void NarrowProductsGiveTheSameBitsWithAStoredEitherWay()
+    {
+        // n ≤ 16 with A stored [k, m] (a 10-class layer's weight gradient) puts 16 rows of C in a vector, one
+        // accumulator per column; with A stored [m, k] 8 rows each hold all columns in one vector. Both sum
+        // every C(i, j) over p in order with FMAs, so the two layouts of the same A give the same bits (when m
+        // is a multiple of 8: the second kernel sums a last, partial group of rows as two chains).
+        foreach (var path in SupportedPaths())
+            foreach (int n in new[] { 8, 10, 13, 16 })
+                foreach (int m in new[] { 16, 40 })
+                    foreach (int k in new[] { 1, 31, 128 })
+                        foreach (bool transB in new[] { false, true })
+                            foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, -1.5f) })
+                            {
+                                var a = Random(m * k, 31);           // [m, k]
+                                var at = new float[k * m];           // the same values stored [k, m]
+                                for (int i = 0; i < m; i++)
+                                    for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+                                var b = Random(k * n, 32);
+                                int ldb = transB ? k : n;
+                                var c0 = Random(m * n, 33);
+                                var c1 = (float[])c0.Clone();
+                                Gemm.SgemmCore(path, 1, GemmAlgorithm.NarrowN, false, transB, m, n, k, alpha, a, k, b, ldb, beta, c0, n, exactThreads: true);
+                                Gemm.SgemmCore(path, 2, GemmAlgorithm.NarrowN, true, transB, m, n, k, alpha, at, m, b, ldb, beta, c1, n, exactThreads: true);
+                                Assert.True(c0.AsSpan().SequenceEqual(c1), $"{path}: {m}x{k}x{n}, transB {transB}, alpha {alpha}, beta {beta}");
+                            }
+    }
+
     [Theory]
     [InlineData(784, 256)] // batch-1 inference of the MLP's first layer
     [InlineData(33, 9)]
