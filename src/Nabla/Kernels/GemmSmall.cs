@@ -363,7 +363,8 @@ internal static unsafe class SmallGemm
         }
     }
 
-    /// <summary><see cref="Dots512"/> with 256-bit vectors, in the same order.</summary>
+    /// <summary><see cref="Dots512"/> with 256-bit vectors, in the same order (written out twice, as in FastMath:
+    /// .NET 10's Vector512 and Vector256 share no public generic interface).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dots256(float* mat, nint ldm, float* x, int k, float* y, nint ldy, int i0, int i1, float alpha, float beta)
     {

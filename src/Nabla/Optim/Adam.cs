@@ -56,7 +56,6 @@ public class Adam : Optimizer
     {
         if (AmsGrad || (decoupledWeightDecay && WeightDecay != 0f)) return false;
         var job = stepJob ??= new AdamJob(Parameters.Count);
-        job.Count = 0;
         double biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
         job.Beta1 = Beta1;
         job.Beta2 = Beta2;
@@ -67,39 +66,31 @@ public class Adam : Optimizer
         {
             var p = Parameters[i];
             if (p.Grad is null || !p.RequiresGrad) continue; // as Step: frozen parameters keep their values
-            int k = job.Count++;
-            job.Weights[k] = p;
-            job.Grads[k] = p.Grad;
+            int k = job.Add(p);
             job.M[k] = State(i, "exp_avg");
             job.V[k] = State(i, "exp_avg_sq");
             job.StepSizes[k] = (float)(LearningRateOf(i) / biasCorrection1);
-            job.Lengths[k] = p.Length;
         }
-        Kernels.ParallelSegments.Run(job.Lengths, job.Count, job);
-        job.Release();
+        job.Run();
         return true;
     }
 
     private AdamJob? stepJob;
 
     // The fused Adam step over parts of every parameter: the same kernel and scalars as Update.
-    private sealed class AdamJob(int capacity) : Kernels.ISegmentBody
+    private sealed class AdamJob(int capacity) : ParameterStepJob(capacity)
     {
-        public readonly Tensor?[] Weights = new Tensor?[capacity], Grads = new Tensor?[capacity];
         public readonly float[]?[] M = new float[]?[capacity], V = new float[]?[capacity];
         public readonly float[] StepSizes = new float[capacity];
-        public readonly int[] Lengths = new int[capacity];
-        public int Count;
         public float Beta1, Beta2, InvSqrtBias2, Epsilon, L2;
 
-        public void Invoke(int s, int start, int length) => Kernels.OptimizerKernels.AdamStep(
+        public override void Invoke(int s, int start, int length) => Kernels.OptimizerKernels.AdamStep(
             Weights[s]!.Data.Slice(start, length), Grads[s]!.Data.Slice(start, length), M[s].AsSpan(start, length), V[s].AsSpan(start, length),
             Beta1, Beta2, StepSizes[s], InvSqrtBias2, Epsilon, L2);
 
-        public void Release()
+        protected override void Release()
         {
-            Array.Clear(Weights);
-            Array.Clear(Grads);
+            base.Release();
             Array.Clear(M);
             Array.Clear(V);
         }

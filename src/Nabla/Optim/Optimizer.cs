@@ -113,6 +113,44 @@ public abstract class Optimizer
     /// <summary>Forces one <see cref="Update"/> per parameter (tests compare it with <see cref="StepAllAtOnce"/>).</summary>
     internal bool PerParameterSteps { get; set; }
 
+    /// <summary>
+    /// The parameters a fused step (<see cref="StepAllAtOnce"/>) updates, and the elementwise update of a part of
+    /// one of them; subclasses add the optimiser's state and scalars per slot.
+    /// </summary>
+    private protected abstract class ParameterStepJob(int capacity) : Kernels.ISegmentBody
+    {
+        public readonly Tensor?[] Weights = new Tensor?[capacity], Grads = new Tensor?[capacity];
+        public readonly int[] Lengths = new int[capacity];
+        public int Count;
+
+        /// <summary>Adds parameter <paramref name="p"/> and its gradient; returns its slot.</summary>
+        public int Add(Parameter p)
+        {
+            int k = Count++;
+            Weights[k] = p;
+            Grads[k] = p.Grad;
+            Lengths[k] = p.Length;
+            return k;
+        }
+
+        public abstract void Invoke(int segment, int start, int length);
+
+        /// <summary>Updates every added parameter in one parallel loop, then lets go of them.</summary>
+        public void Run()
+        {
+            Kernels.ParallelSegments.Run(Lengths, Count, this);
+            Count = 0;
+            Release();
+        }
+
+        /// <summary>Clears the references held per slot (nothing is kept between steps).</summary>
+        protected virtual void Release()
+        {
+            Array.Clear(Weights);
+            Array.Clear(Grads);
+        }
+    }
+
     /// <summary>Updates parameter <paramref name="index"/> in place from its gradient.</summary>
     protected abstract void Update(int index, Span<float> weights, ReadOnlySpan<float> gradient);
 

@@ -34,39 +34,31 @@ public sealed class Sgd : Optimizer
     {
         if (WeightDecay != 0f || Nesterov) return false;
         var job = stepJob ??= new SgdJob(Parameters.Count);
-        job.Count = 0;
         job.Momentum = Momentum;
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters[i];
             if (p.Grad is null || !p.RequiresGrad) continue; // as Step: frozen parameters keep their values
-            int k = job.Count++;
-            job.Weights[k] = p;
-            job.Grads[k] = p.Grad;
+            int k = job.Add(p);
             job.First[k] = Momentum != 0f && !HasState(i, "momentum");
             job.Buffers[k] = Momentum != 0f ? State(i, "momentum") : null;
             job.Rates[k] = LearningRateOf(i);
-            job.Lengths[k] = p.Length;
         }
-        Kernels.ParallelSegments.Run(job.Lengths, job.Count, job);
-        job.Release();
+        job.Run();
         return true;
     }
 
     private SgdJob? stepJob;
 
     // The fused step over parts of every parameter, with the operations of Update in the same order.
-    private sealed class SgdJob(int capacity) : Kernels.ISegmentBody
+    private sealed class SgdJob(int capacity) : ParameterStepJob(capacity)
     {
-        public readonly Tensor?[] Weights = new Tensor?[capacity], Grads = new Tensor?[capacity];
         public readonly float[]?[] Buffers = new float[]?[capacity];
         public readonly bool[] First = new bool[capacity];
         public readonly float[] Rates = new float[capacity];
-        public readonly int[] Lengths = new int[capacity];
-        public int Count;
         public float Momentum;
 
-        public void Invoke(int s, int start, int length)
+        public override void Invoke(int s, int start, int length)
         {
             Span<float> w = Weights[s]!.Data.Slice(start, length);
             ReadOnlySpan<float> g = Grads[s]!.Data.Slice(start, length);
@@ -81,10 +73,9 @@ public sealed class Sgd : Optimizer
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g, -Rates[s], w, w);
         }
 
-        public void Release()
+        protected override void Release()
         {
-            Array.Clear(Weights);
-            Array.Clear(Grads);
+            base.Release();
             Array.Clear(Buffers);
         }
     }
