@@ -43,19 +43,13 @@ public static class BenchRunner
         if (s.Mode is BenchMode.LenetTrain or BenchMode.ResnetTrain or BenchMode.CnnInfer or BenchMode.Conv)
         {
             ConvWorkload.Run(s, dataDir, report, results, console);
-            report["loadavg_end"] = LoadAverage();
-        report["core_to_core_ns_end"] = CoreToCore.Json();
-            report["results"] = results;
-            return report;
+            return Finish(report, results);
         }
 
         if (s.Mode is BenchMode.LstmTrain or BenchMode.GruTrain or BenchMode.Ctc)
         {
             RunRecurrent(s, dataDir, report, results, console);
-            report["loadavg_end"] = LoadAverage();
-        report["core_to_core_ns_end"] = CoreToCore.Json();
-            report["results"] = results;
-            return report;
+            return Finish(report, results);
         }
 
         if (s.Mode != BenchMode.Gemm)
@@ -160,6 +154,12 @@ public static class BenchRunner
             }
         }
 
+        return Finish(report, results);
+    }
+
+    // What every mode records last: the load and the cores' round trip at the end, then the figures.
+    private static JsonObject Finish(JsonObject report, JsonArray results)
+    {
         report["loadavg_end"] = LoadAverage();
         report["core_to_core_ns_end"] = CoreToCore.Json();
         report["results"] = results;

@@ -91,14 +91,22 @@ public static unsafe class ParallelElementwise
     /// <summary>How many chunks a span of <paramref name="n"/> elements is split into now (1: not split).</summary>
     public static int ChunkCount(int n, out int chunk)
     {
+        int chunks = ChunkCount((long)n, out long per);
+        chunk = (int)per;
+        return chunks;
+    }
+
+    /// <summary><see cref="ChunkCount(int, out int)"/> for a total length that may exceed an int (several spans together).</summary>
+    internal static int ChunkCount(long n, out long chunk)
+    {
         int threads = WorkerPool.Threads;
         chunk = n;
-        if (threads <= 1 || n < 2 * MinChunk) return 1;
+        if (threads <= 1 || n < 2L * MinChunk) return 1;
         // Whole 64-float lines per chunk, at least MinChunk, and no more chunks than threads.
-        int per = Math.Max(MinChunk, (n + threads - 1) / threads);
-        per = (per + 63) & ~63;
+        long per = Math.Max(MinChunk, (n + threads - 1) / threads);
+        per = (per + 63) & ~63L;
         chunk = per;
-        return (n + per - 1) / per;
+        return (int)((n + per - 1) / per);
     }
 
     private static void Run(Op op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, float s = 0f)

@@ -25,16 +25,13 @@ internal static class ParallelSegments
     {
         long total = 0;
         for (int s = 0; s < count; s++) total += lengths[s];
-        int threads = WorkerPool.Threads;
-        if (threads <= 1 || total < 2L * ParallelElementwise.MinChunk)
+        int chunks = ParallelElementwise.ChunkCount(total, out long per);
+        if (chunks <= 1)
         {
             for (int s = 0; s < count; s++)
                 if (lengths[s] > 0) body.Invoke(s, 0, lengths[s]);
             return;
         }
-        int chunks = (int)Math.Min(threads, total / ParallelElementwise.MinChunk);
-        long per = ((total + chunks - 1) / chunks + 63) & ~63L; // whole 64-float lines
-        chunks = (int)((total + per - 1) / per);
         WorkerPool.ParallelFor(chunks, new Splitter<TBody> { Body = body, Lengths = lengths, Count = count, Per = per, Total = total });
     }
 

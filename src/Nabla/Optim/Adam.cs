@@ -56,6 +56,7 @@ public class Adam : Optimizer
     {
         if (AmsGrad || (decoupledWeightDecay && WeightDecay != 0f)) return false;
         var job = stepJob ??= new AdamJob(Parameters.Count);
+        job.Clear();
         double biasCorrection1 = 1 - Math.Pow(Beta1, StepCount);
         job.Beta1 = Beta1;
         job.Beta2 = Beta2;

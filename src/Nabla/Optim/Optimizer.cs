@@ -124,8 +124,11 @@ public abstract class Optimizer
         public int Count;
 
         /// <summary>Adds parameter <paramref name="p"/> and its gradient; returns its slot.</summary>
+        /// <exception cref="ArgumentException">The gradient's length differs from the parameter's (as <see cref="Update"/> would say).</exception>
         public int Add(Parameter p)
         {
+            if (p.Grad!.Length != p.Length)
+                throw new ArgumentException($"Optimizer.Step: the gradient of {p.Name ?? "a parameter"} of shape {p.Shape} has shape {p.Grad.Shape}.", nameof(p));
             int k = Count++;
             Weights[k] = p;
             Grads[k] = p.Grad;
@@ -139,6 +142,12 @@ public abstract class Optimizer
         public void Run()
         {
             Kernels.ParallelSegments.Run(Lengths, Count, this);
+            Clear();
+        }
+
+        /// <summary>Empties the job (called before adding too: a step that threw may have left slots filled).</summary>
+        public void Clear()
+        {
             Count = 0;
             Release();
         }

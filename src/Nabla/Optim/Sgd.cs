@@ -34,6 +34,7 @@ public sealed class Sgd : Optimizer
     {
         if (WeightDecay != 0f || Nesterov) return false;
         var job = stepJob ??= new SgdJob(Parameters.Count);
+        job.Clear();
         job.Momentum = Momentum;
         for (int i = 0; i < Parameters.Count; i++)
         {

@@ -175,6 +175,26 @@ public class ParallelElementwiseTests
         Assert.Equal(expected, Run(2, perParameter: false));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AGradientOfTheWrongLengthIsRefusedOnBothPaths(bool perParameter)
+    {
+        var ok = new Parameter(Tensor.Zeros(3)) { Grad = Tensor.Ones(3) };
+        var p = new Parameter(Tensor.Zeros(8)) { Grad = Tensor.Ones(5) };
+        var opt = new Adam([ok, p], 0.01f) { PerParameterSteps = perParameter };
+        Assert.Throws<ArgumentException>(() => opt.Step());
+        Assert.Equal(new float[8], p.Data.ToArray());
+        // Once mended, the next step (Adam's second: m̂ = 0.1/0.19, v̂ = 0.001/0.001999 for a first gradient of 1)
+        // moves each parameter once, by 0.01·m̂/√v̂; nothing is left over from the failed step. The per-parameter
+        // path had already moved `ok` by the learning rate before it reached `p`.
+        float second = (float)(0.01 * (0.1 / 0.19) / Math.Sqrt(0.001 / 0.001999));
+        p.Grad = Tensor.Ones(8);
+        opt.Step();
+        Assert.All(p.Data.ToArray(), v => Assert.Equal(-second, v, 1e-5f));
+        Assert.All(ok.Data.ToArray(), v => Assert.Equal(perParameter ? -0.02f : -second, v, 1e-5f));
+    }
+
     [Fact]
     public void ZeroGradClearsEveryGradientOnTwoThreads()
     {
