@@ -16,6 +16,8 @@ public class WorkerPoolTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(17)]
+    [InlineData(WorkerPool.MaxHomedCount)]
+    [InlineData(WorkerPool.MaxHomedCount + 1)]
     [InlineData(1000)]
     public void EveryIndexRunsExactlyOnce(int count)
     {
@@ -24,6 +26,49 @@ public class WorkerPoolTests
             var hits = new int[count];
             WorkerPool.ParallelFor(count, new CountBody(hits), Environment.ProcessorCount);
             Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void EachParticipantTakesItsHomeRangeFirstThenTheFarEndOfTheRest()
+    {
+        // 2 participants, 2 indices: each its own.
+        Assert.Equal(0, WorkerPool.PickIndex(0b00, 2, 0, 2));
+        Assert.Equal(1, WorkerPool.PickIndex(0b00, 2, 1, 2));
+        // Home taken: steal the other one.
+        Assert.Equal(0, WorkerPool.PickIndex(0b10, 2, 1, 2));
+        Assert.Equal(-1, WorkerPool.PickIndex(0b11, 2, 0, 2));
+        // 3 participants over 10 indices: homes [0,3), [3,6), [6,10), each taken in order.
+        Assert.Equal(3, WorkerPool.PickIndex(0, 10, 1, 3));
+        Assert.Equal(4, WorkerPool.PickIndex(0b1000, 10, 1, 3));
+        Assert.Equal(6, WorkerPool.PickIndex(0, 10, 2, 3));
+        // Participant 0's home is used up: it takes the last free index (the far end of another range).
+        Assert.Equal(9, WorkerPool.PickIndex(0b0000000111, 10, 0, 3));
+        Assert.Equal(5, WorkerPool.PickIndex(0b1111000111, 10, 0, 3));
+        // The largest homed job: every bit can be claimed, and a full set yields −1.
+        int n = WorkerPool.MaxHomedCount;
+        Assert.Equal(n - 1, WorkerPool.PickIndex((uint)((1L << (n - 1)) - 1), n, 0, 2));
+        Assert.Equal(-1, WorkerPool.PickIndex((uint)((1L << n) - 1), n, 1, 2));
+    }
+
+    [Fact]
+    public void TheCallerRunsItsOwnShareOnEveryCall()
+    {
+        // Index 1's body waits until index 0 has started, so whichever thread holds index 1 cannot go
+        // on to steal index 0: it is the caller's home and the caller claims it first. (With
+        // first-come claiming, a worker spinning on the ticket could take index 0 before the caller.)
+        int caller = Environment.CurrentManagedThreadId;
+        for (int round = 0; round < 200; round++)
+        {
+            var ran = new int[2];
+            int started = 0;
+            WorkerPool.ParallelFor(2, i =>
+            {
+                if (i == 0) Volatile.Write(ref started, 1);
+                else SpinWait.SpinUntil(() => Volatile.Read(ref started) == 1, TimeSpan.FromSeconds(10));
+                ran[i] = Environment.CurrentManagedThreadId;
+            });
+            Assert.Equal(caller, ran[0]);
         }
     }
 
