@@ -79,6 +79,7 @@ public static class BenchRunner
                     ["gen2_collections"] = f.Gen2Collections,
                     ["alloc_steps"] = f.AllocationSteps,
                     ["loss"] = Round(f.Loss, 4),
+                    ["governor"] = GovernorJson(f.Governor),
                 });
             }
 
@@ -213,9 +214,18 @@ public static class BenchRunner
                 ["gen2_collections"] = f.Gen2Collections,
                 ["alloc_steps"] = f.AllocationSteps,
                 ["loss"] = Round(f.Loss, 4),
+                ["governor"] = GovernorJson(f.Governor),
             });
         }
     }
+
+    // Null (no governor: NABLA_ADAPTIVE_THREADS=0) or what it did, so that a slow 2-thread figure says whether it ran on one.
+    private static JsonObject? GovernorJson(GovernorFigures? g) => g is null ? null : new JsonObject
+    {
+        ["probes"] = g.Probes,
+        ["one_thread_choices"] = g.OneThreadChoices,
+        ["steps_on_one_thread"] = g.StepsOnOneThread,
+    };
 
     /// <summary>Prints the figures of <paramref name="report"/> as a table.</summary>
     public static void Render(JsonObject report, IAnsiConsole console)
@@ -240,7 +250,8 @@ public static class BenchRunner
                     $"{Fmt(r["us_per_call"], "F1")} µs/call" + (r["pct_of_peak"] is JsonNode pct ? $", {Fmt(pct, "F0")} % of FMA peak" : "")),
                 "fma_peak" => ($"{r["bits"]}-bit FMA", Fmt(r["gflops"], "F1"), "GFLOP/s", "managed probe, no memory traffic"),
                 "mlp_train" or "lstm_train" or "gru_train" => ($"batch {r["batch"]}, {r["optimizer"]}", Fmt(r["samples_per_s"], "N0"), "samples/s",
-                    $"{Fmt(r["alloc_bytes_per_step"], "N0")} B/step, GCs: {r["gen0_collections"]} gen0, {r["gen2_collections"]} gen2 in {r["alloc_steps"]} steps"),
+                    $"{Fmt(r["alloc_bytes_per_step"], "N0")} B/step, GCs: {r["gen0_collections"]} gen0, {r["gen2_collections"]} gen2 in {r["alloc_steps"]} steps"
+                    + (r["governor"] is JsonNode g && (long?)g["steps_on_one_thread"] > 0 ? $"; {g["steps_on_one_thread"]} steps moved to 1 thread" : "")),
                 "mlp_infer" when (int?)r["batch"] == 1 => ("batch 1", Fmt(r["latency_us"], "F1"), "µs", $"{Fmt(r["samples_per_s"], "N0")} samples/s"),
                 "mlp_infer" => ($"batch {r["batch"]}", Fmt(r["samples_per_s"], "N0"), "samples/s", $"{Fmt(r["latency_us"], "F1")} µs/batch"),
                 "ctc" => ($"{r["batch"]}×{r["steps"]} steps, {r["classes"]} classes", Fmt(r["latency_us"], "F1"), "µs", "loss + gradient"),

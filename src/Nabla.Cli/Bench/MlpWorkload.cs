@@ -16,8 +16,19 @@ namespace Nabla.Cli.Bench;
 /// <param name="Gen2Collections">Gen-2 collections during the allocation run.</param>
 /// <param name="AllocationSteps">Steps of the allocation run.</param>
 /// <param name="Loss">The loss of the last step (a sanity check that training trains).</param>
+/// <param name="Governor">What the loop's <see cref="ThreadCountGovernor"/> did, or null when it ran without one (NABLA_ADAPTIVE_THREADS=0).</param>
 public sealed record TrainFigures(double SamplesPerSecond, double MillisecondsPerStep, double AllocatedBytesPerStep,
-    int Gen0Collections, int Gen2Collections, int AllocationSteps, float Loss);
+    int Gen0Collections, int Gen2Collections, int AllocationSteps, float Loss, GovernorFigures? Governor = null);
+
+/// <summary>What a benchmark loop's <see cref="ThreadCountGovernor"/> did over the whole run (warm-up included).</summary>
+/// <param name="Probes">Probes run.</param>
+/// <param name="OneThreadChoices">Probes that chose one thread.</param>
+/// <param name="StepsOnOneThread">Steps run on one thread by a choice (probe steps not counted).</param>
+public sealed record GovernorFigures(int Probes, int OneThreadChoices, long StepsOnOneThread)
+{
+    /// <summary>The figures of <paramref name="g"/>, or null without one.</summary>
+    public static GovernorFigures? Of(ThreadCountGovernor? g) => g is null ? null : new(g.Probes, g.OneThreadChoices, g.StepsOnOneThread);
+}
 
 /// <summary>
 /// The end-to-end workload of the issue: an MLP 784-256-128-10 with ReLU, trained with
@@ -118,10 +129,13 @@ public static class MlpWorkload
             using var batches = Cycle(loader).GetEnumerator();
             float last = float.NaN;
 
-            // As Trainer.Fit does: the step's tensors live in an arena recycled by the next step.
+            // As Trainer.Fit does: the step's tensors live in an arena recycled by the next step, and
+            // a governor moves the steps to one thread while that is faster.
             var arena = new TensorArena();
+            using var governor = ThreadCountGovernor.EnabledByDefault ? new ThreadCountGovernor() : null;
             void Step()
             {
+                governor?.BeginStep();
                 batches.MoveNext();
                 var batch = batches.Current;
                 arena.Reset();
@@ -132,6 +146,7 @@ public static class MlpWorkload
                 last = l.Item();
                 l.Backward();
                 optimizer.Step();
+                governor?.EndStep();
             }
 
             var warm = Stopwatch.StartNew();
@@ -156,7 +171,8 @@ public static class MlpWorkload
             gen0 = GC.CollectionCount(0) - gen0;
             gen2 = GC.CollectionCount(2) - gen2;
 
-            return new TrainFigures(rate, 1000.0 * s.Batch / rate, (double)bytes / allocSteps, gen0, gen2, allocSteps, last);
+            return new TrainFigures(rate, 1000.0 * s.Batch / rate, (double)bytes / allocSteps, gen0, gen2, allocSteps, last,
+                GovernorFigures.Of(governor));
         }
         finally
         {

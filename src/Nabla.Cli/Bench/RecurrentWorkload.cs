@@ -69,8 +69,10 @@ public static class RecurrentWorkload
             using var batches = Cycle(loader).GetEnumerator();
             float last = float.NaN;
             var arena = new TensorArena();
+            using var governor = ThreadCountGovernor.EnabledByDefault ? new ThreadCountGovernor() : null;
             void Step()
             {
+                governor?.BeginStep();
                 batches.MoveNext();
                 var batch = batches.Current;
                 arena.Reset();
@@ -80,8 +82,9 @@ public static class RecurrentWorkload
                 last = l.Item();
                 l.Backward();
                 optimizer.Step();
+                governor?.EndStep();
             }
-            return Time(Step, s, () => last);
+            return Time(Step, s, () => last) with { Governor = GovernorFigures.Of(governor) };
         }
         finally
         {

@@ -77,12 +77,33 @@ public static unsafe class WorkerPool
     /// The maximum number of threads (the calling thread included) a parallel loop uses.
     /// Defaults to <see cref="Environment.ProcessorCount"/>; 1 makes every loop serial.
     /// Values are clamped to [1, 256]. Always 1 in a browser (WebAssembly), where no worker thread is started.
+    /// On a thread whose training step a <see cref="ThreadCountGovernor"/> has moved to one thread, 1 during that step.
     /// </summary>
     public static int Threads
     {
-        get => SingleThreaded ? 1 : Volatile.Read(ref _threads);
+        get
+        {
+            int configured = ConfiguredThreads;
+            int cap = _threadCap;
+            return cap > 0 && cap < configured ? cap : configured;
+        }
         set => Volatile.Write(ref _threads, Math.Clamp(value, 1, MaxThreads));
     }
+
+    /// <summary><see cref="Threads"/> as set, without the calling thread's cap.</summary>
+    internal static int ConfiguredThreads => SingleThreaded ? 1 : Volatile.Read(ref _threads);
+
+    /// <summary>
+    /// At most this many threads for the loops the calling thread starts (0: no cap). Per thread, so
+    /// that a governed training loop does not change the loops of other threads.
+    /// </summary>
+    internal static int ThreadCap
+    {
+        get => _threadCap;
+        set => _threadCap = Math.Max(0, value);
+    }
+
+    [ThreadStatic] private static int _threadCap;
 
     /// <summary>
     /// Runs <paramref name="body"/>.Invoke(i) for every i in [0, <paramref name="count"/>) on up to

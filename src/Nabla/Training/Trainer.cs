@@ -128,6 +128,13 @@ public sealed class FitOptions
 
     /// <summary>Write checkpoints (and resume from one): see <see cref="CheckpointOptions"/>. Null: none.</summary>
     public CheckpointOptions? Checkpoint { get; set; }
+
+    /// <summary>
+    /// Let the loop time its steps on one thread and on all of <see cref="Kernels.WorkerPool.Threads"/>, and run on one
+    /// while that is faster (see <see cref="Kernels.ThreadCountGovernor"/>; results are the same either way). On by
+    /// default; the environment variable NABLA_ADAPTIVE_THREADS=0 turns the default off.
+    /// </summary>
+    public bool AdaptiveThreads { get; set; } = Kernels.ThreadCountGovernor.EnabledByDefault;
 }
 
 /// <summary>
@@ -170,6 +177,7 @@ public static partial class Trainer
         var checkpoints = options.Checkpoint is { } co ? new CheckpointRunner(co, model, optimizer, options, train, augmentRng) : null;
         var resume = checkpoints?.TryRestore(history);
         if (resume is { } rs) watch.Restore(rs.Step, rs.Level);
+        using var governor = options.AdaptiveThreads ? new Kernels.ThreadCountGovernor() : null;
 
         for (int epoch = resume?.Point.Epoch ?? 1; epoch <= options.Epochs; epoch++)
         {
@@ -188,6 +196,7 @@ public static partial class Trainer
                 // Everything the step creates lives in the arena and is recycled by the next step.
                 arena.Reset();
                 float value;
+                governor?.BeginStep();
                 using (arena.Activate())
                 {
                     optimizer.ZeroGrad();
@@ -213,6 +222,7 @@ public static partial class Trainer
                     optimizer.Step();
                     if (!train.IsRegression) correct += Predictions.CountCorrect(output, batch.Labels, options.BinaryThreshold);
                 }
+                governor?.EndStep();
                 lossSum += loss.BatchTotal(value, batch.Size);
                 seen += batch.Size;
                 options.OnBatch?.Invoke(new BatchProgress(epoch, batchIndex, loader.BatchCount, lossSum / seen));
