@@ -22,8 +22,9 @@ namespace Nabla.Kernels;
 /// each, and keeps the faster count: one thread only when its median step is at least
 /// <see cref="OneThreadMargin"/> faster. On all threads it then watches the median of the last
 /// eight steps and probes again as soon as that is <see cref="SlowdownFactor"/> times the best seen
-/// since the probe, so a spell is caught within a dozen steps and a machine that stays healthy pays
-/// for no probe after the first. On one thread it probes again after a second and at least
+/// since the probe (but no sooner than 16 steps after it, twice that after each probe in a row that
+/// kept all threads), so a spell is caught within a few dozen steps and a machine that stays healthy
+/// pays for no probe after the first. On one thread it probes again after a second and at least
 /// <see cref="RecheckSteps"/> steps, to return once the spell is over.
 /// </para>
 /// <para>
@@ -52,6 +53,11 @@ public sealed class ThreadCountGovernor : IDisposable
 
     private const int Window = 8;
 
+    // On all threads, steps after a probe before the next may start: doubled for each probe in a row
+    // that kept all threads (up to 64×), so that a machine whose step times merely wander (seen:
+    // 18 probes in 2.5 s, the block 16 % slower than its neighbours) does not probe on every wobble.
+    private const int MinStepsBetweenProbes = 16;
+
     /// <summary>Whether training loops govern their thread count unless told otherwise: true, unless the environment variable NABLA_ADAPTIVE_THREADS is 0.</summary>
     public static bool EnabledByDefault { get; } = Environment.GetEnvironmentVariable("NABLA_ADAPTIVE_THREADS") != "0";
 
@@ -63,7 +69,7 @@ public sealed class ThreadCountGovernor : IDisposable
     private readonly double[] recent = new double[Window];
     private readonly double[] sortBuffer = new double[Window];
     private Phase phase = Phase.Warmup;
-    private int warm, probeIndex, recentCount, recentNext, runSteps;
+    private int warm, probeIndex, recentCount, recentNext, runSteps, quietProbes;
     private long runStart;
     private bool oneThread;
     private double best = double.PositiveInfinity;
@@ -145,7 +151,7 @@ public sealed class ThreadCountGovernor : IDisposable
                 if (recentCount < Window) break;
                 double median = Median(recent, recentCount);
                 if (median < best) best = median;
-                else if (median > SlowdownFactor * best) StartProbe();
+                else if (median > SlowdownFactor * best && runSteps >= MinStepsBetweenProbes << Math.Min(quietProbes, 6)) StartProbe();
                 break;
         }
     }
@@ -165,6 +171,7 @@ public sealed class ThreadCountGovernor : IDisposable
         oneThread = m1 < (1 - OneThreadMargin) * mAll;
         Probes++;
         if (oneThread) OneThreadChoices++;
+        quietProbes = oneThread ? 0 : quietProbes + 1;
         phase = Phase.Run;
         runSteps = 0;
         runStart = now;

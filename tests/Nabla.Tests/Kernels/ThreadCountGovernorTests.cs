@@ -80,6 +80,17 @@ public class ThreadCountGovernorTests
     }
 
     [Fact]
+    public void WanderingStepTimesDoNotSetOffAProbeAtEveryWobble()
+    {
+        // Steps on all threads that wander between 1.0 and 1.6 ms in runs of 20 (one thread is slower
+        // still): every other run crosses the 1.3× trigger, but probes that keep all threads back off.
+        using var h = new Harness();
+        for (int run = 0; run < 150; run++) h.Run(20, 1800, run % 2 == 0 ? 1000 : 1600);
+        Assert.Equal(0, h.Governor.OneThreadChoices);
+        Assert.InRange(h.Governor.Probes, 2, 10);
+    }
+
+    [Fact]
     public void OneThreadMustBeClearlyFasterToBeChosen()
     {
         using var h = new Harness();
