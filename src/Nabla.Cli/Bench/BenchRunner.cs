@@ -219,7 +219,7 @@ public static class BenchRunner
         }
     }
 
-    // Null (no governor: NABLA_ADAPTIVE_THREADS=0) or what it did, so that a slow 2-thread figure says whether it ran on one.
+    // Null (no governor; NABLA_ADAPTIVE_THREADS=1 adds one) or what it did, so that a slow 2-thread figure says whether it ran on one.
     private static JsonObject? GovernorJson(GovernorFigures? g) => g is null ? null : new JsonObject
     {
         ["probes"] = g.Probes,

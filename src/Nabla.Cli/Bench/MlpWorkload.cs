@@ -16,7 +16,7 @@ namespace Nabla.Cli.Bench;
 /// <param name="Gen2Collections">Gen-2 collections during the allocation run.</param>
 /// <param name="AllocationSteps">Steps of the allocation run.</param>
 /// <param name="Loss">The loss of the last step (a sanity check that training trains).</param>
-/// <param name="Governor">What the loop's <see cref="ThreadCountGovernor"/> did, or null when it ran without one (NABLA_ADAPTIVE_THREADS=0).</param>
+/// <param name="Governor">What the loop's <see cref="ThreadCountGovernor"/> did, or null when it ran without one (unless NABLA_ADAPTIVE_THREADS=1).</param>
 public sealed record TrainFigures(double SamplesPerSecond, double MillisecondsPerStep, double AllocatedBytesPerStep,
     int Gen0Collections, int Gen2Collections, int AllocationSteps, float Loss, GovernorFigures? Governor = null);
 
@@ -130,7 +130,7 @@ public static class MlpWorkload
             float last = float.NaN;
 
             // As Trainer.Fit does: the step's tensors live in an arena recycled by the next step, and
-            // a governor moves the steps to one thread while that is faster.
+            // (with NABLA_ADAPTIVE_THREADS=1) a governor moves the steps to one thread while that is faster.
             var arena = new TensorArena();
             using var governor = ThreadCountGovernor.EnabledByDefault ? new ThreadCountGovernor() : null;
             void Step()

@@ -260,9 +260,10 @@ public static unsafe class WorkerPool
     /// low bits are the set of claimed indices, and each participant first takes the indices of its own
     /// range (<see cref="PickIndex"/>). So the same participant runs the same share of a buffer on every
     /// call: an optimiser's moments, a GEMM's packed panel or a layer's gradient stay in that core's
-    /// cache from one training step to the next. With first-come claiming the two threads swapped
-    /// shares at random, and when the host placed the two vCPUs on distant cores (a cache line's round
-    /// trip 300+ ns instead of 60–80) Adam took 6.4× as long as in a fast run (session 10 profile).
+    /// cache from one training step to the next. With first-come claiming a spinning worker could take
+    /// the caller's share. While the host placed the two vCPUs far apart (a cache line's round trip
+    /// 300+ ns instead of 60–80), Adam alone over 235K weights kept its 2-thread speed with homed
+    /// shares (session 10); inside a training step it still slows, as its gradients come from other work.
     /// </summary>
     private static void RunHomedIndices(long gen, delegate*<void*, int, void> fn, void* state, int count,
         int participant, int participants)

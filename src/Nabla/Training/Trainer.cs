@@ -131,8 +131,8 @@ public sealed class FitOptions
 
     /// <summary>
     /// Let the loop time its steps on one thread and on all of <see cref="Kernels.WorkerPool.Threads"/>, and run on one
-    /// while that is faster (see <see cref="Kernels.ThreadCountGovernor"/>; results are the same either way). On by
-    /// default; the environment variable NABLA_ADAPTIVE_THREADS=0 turns the default off.
+    /// while that is faster (see <see cref="Kernels.ThreadCountGovernor"/>; results are the same either way). Off by
+    /// default; the environment variable NABLA_ADAPTIVE_THREADS=1 turns the default on.
     /// </summary>
     public bool AdaptiveThreads { get; set; } = Kernels.ThreadCountGovernor.EnabledByDefault;
 }
