@@ -13,7 +13,7 @@ namespace Nabla.Kernels;
 /// threads then, but every line one thread writes and the other reads crosses at that latency, and a
 /// training step, which hands its activations, gradients and packed operands between the cores, ran
 /// slower on two threads than on one: the 784-256-128-10 MLP at 51–61K samples/s against 82–84K
-/// (session 10; a data-parallel step, which hands fewer lines, was as slow). Such spells last seconds
+/// (session 10; a data-parallel prototype was as slow). Such spells last seconds
 /// and come and go, so no setting chosen up front is right: the loop measures.
 /// </para>
 /// <para>
@@ -143,7 +143,7 @@ public sealed class ThreadCountGovernor : IDisposable
                 if (++probeIndex == 2 * ProbeSteps) Decide(now);
                 break;
             case Phase.Run:
-                runSteps++;
+                if (runSteps < int.MaxValue) runSteps++;
                 if (oneThread)
                 {
                     StepsOnOneThread++;
@@ -152,9 +152,8 @@ public sealed class ThreadCountGovernor : IDisposable
                 }
                 recent[recentNext] = seconds;
                 recentNext = (recentNext + 1) % Window;
-                if (recentCount < Window) recentCount++;
-                if (recentCount < Window) break;
-                double median = Median(recent, recentCount);
+                if (recentCount < Window && ++recentCount < Window) break;
+                double median = Median(recent, Window);
                 if (median < best) best = median;
                 else if (median > SlowdownFactor * best && runSteps >= MinStepsBetweenProbes << Math.Min(quietProbes, 6)) StartProbe();
                 break;
