@@ -72,7 +72,7 @@ public static class TrainCommand
         var augment = new Option<bool>("--augment") { Description = "Augment the training images with random shifts of up to 2 pixels and rotations of up to 10 degrees (default: on for the shipped digits, off for other data)" };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are" };
         var flip = new Option<bool>("--flip") { Description = "Also mirror each training image left-right with probability 1/2 (implies --augment; for clothing and scenes, not for digits or letters, whose meaning a mirror changes)" };
-        var diagnostics = new Option<bool>("--diagnostics") { Description = "After each epoch, print what it cost besides the arithmetic: CPU time, garbage collections, bytes allocated, methods compiled by the JIT, page faults" };
+        var diagnostics = new Option<bool>("--diagnostics") { Description = "After each epoch, print what it cost besides the arithmetic: CPU time, garbage collections, bytes allocated, methods compiled by the JIT, page faults; and the time of start-up, data loading and the test set" };
         var limit = new Option<int?>("--limit") { Description = "Use a seeded random subset of at most N samples of each data file (for quick runs)", HelpName = "N", Hidden = true };
         limit.Validators.Add(r =>
         {
@@ -250,7 +250,9 @@ public static class TrainCommand
         TrainPreflight.CheckSize(s.Layers, inputs: null, classes: null);
 
         if (s.Task == "regression") return TrainExtras.TrainRegression(io, s, outPath);
+        var loadStarted = clock.Elapsed;
         var data = DistributedTraining.Load(() => DataLoading.Load(s.Data, s.Seed, s.Limit, s.Classes));
+        var loadTime = clock.Elapsed - loadStarted;
         if (data.Classes < 2) throw new UsageException($"{data.Folder}: all labels are 0; a classifier needs at least two classes.");
 
         if (s.Model == "mlp") TrainPreflight.CheckSize(s.Layers, data.Channels * data.Height * data.Width, data.Classes);
@@ -274,6 +276,9 @@ public static class TrainCommand
         io.Markup($"[bold]train[/]  {s.Optimizer} lr {Common.F(s.LearningRate, "G4")} ({s.Schedule}){momentumText}, batch {s.Batch}, {s.Epochs} epochs, " +
                   $"{(s.Augment ? AugmentationText(data.Channels, s.Flip) + " augmentation" : "no augmentation")}{(s.EarlyStop is int es ? $", early stop after {es}" : "")}, seed {s.Seed}, {WorkerPool.Threads} threads");
         if (DistributedTraining.Describe(s.Batch) is string ranks) io.Markup($"       {Markup.Escape(ranks)}");
+        // Where the time outside the epochs goes, so that a whole-process figure can be taken apart.
+        if (s.Diagnostics) io.Line(string.Create(CultureInfo.InvariantCulture,
+            $"       start-up {SinceProcessStart(clock.Elapsed).TotalSeconds:F2} s (process start to the command)  data {loadTime.TotalSeconds:F2} s (read, inflate, split)"));
 
         var options = new FitOptions { Epochs = s.Epochs, BatchSize = s.Batch, Seed = s.Seed, Validation = data.Validation, SkipDivergentSteps = s.SkipDivergentSteps };
         if (s.Checkpoint is string ckpt)
@@ -293,10 +298,13 @@ public static class TrainCommand
         if (history.StoppedReason is string why) io.Line($"stopped early: {why}");
         if (history.SkippedSteps > 0) io.Line($"skipped {history.SkippedSteps} divergent step{(history.SkippedSteps == 1 ? "" : "s")} (--on-divergence skip)");
 
+        var testStarted = clock.Elapsed;
         var test = DistributedTraining.Evaluate(model, data.Test, loss);
+        var testTime = clock.Elapsed - testStarted;
         io.Line();
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
+        if (s.Diagnostics) io.Line(string.Create(CultureInfo.InvariantCulture, $"       test set {testTime.TotalSeconds:F2} s"));
 
         var training = new JsonObject
         {
@@ -327,6 +335,20 @@ public static class TrainCommand
             io.Markup($"[bold]plots[/]  {Markup.Escape(curves)}, {Markup.Escape(confusion)}");
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Time from the process's start to the moment <paramref name="sinceCommand"/> ago when the command began (zero where the OS does not say).</summary>
+    private static TimeSpan SinceProcessStart(TimeSpan sinceCommand)
+    {
+        try
+        {
+            var t = DateTime.Now - Process.GetCurrentProcess().StartTime - sinceCommand;
+            return t > TimeSpan.Zero ? t : TimeSpan.Zero;
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or System.ComponentModel.Win32Exception)
+        {
+            return TimeSpan.Zero;
+        }
     }
 
     /// <summary>Where --plot FILE puts the confusion matrix: FILE with "-confusion" before its extension (".png" if it has none).</summary>

@@ -3,7 +3,7 @@ using Nabla.Cli.Commands;
 
 namespace Nabla.Tests.Cli;
 
-/// <summary><c>nabla train --diagnostics</c>: one line of process counters per epoch, each a difference over that epoch.</summary>
+/// <summary><c>nabla train --diagnostics</c>: one line of process counters per epoch, each a difference over that epoch, and the time outside the epochs.</summary>
 public class EpochDiagnosticsTests
 {
     [Fact]
@@ -25,6 +25,11 @@ public class EpochDiagnosticsTests
             Assert.True(double.Parse(diag[e].Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 0);
             Assert.True(double.Parse(diag[e].Groups[6].Value, System.Globalization.CultureInfo.InvariantCulture) >= 0);
         }
+        // The time outside the epochs: start-up and data before the first epoch, the test set after the last.
+        int phases = Array.FindIndex(lines, l => Regex.IsMatch(l, @"^start-up \d+\.\d\d s \(process start to the command\)  data \d+\.\d\d s \(read, inflate, split\)$"));
+        Assert.True(phases >= 0 && phases < Array.FindIndex(lines, l => l.StartsWith("epoch 1/2", StringComparison.Ordinal)), r.Out);
+        int testLine = Array.FindIndex(lines, l => Regex.IsMatch(l, @"^test set \d+\.\d\d s$"));
+        Assert.True(testLine > Array.FindIndex(lines, l => l == diag[1].Value), r.Out);
     }
 
     [Fact]
