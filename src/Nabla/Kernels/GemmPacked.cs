@@ -177,7 +177,7 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
 
     /// <summary>
     /// Packs <c>blocks</c> k blocks of B starting at pc0 (block b at bp + b·kcMax·ncMax); the
-    /// (block, panel) pairs are split into <c>parts</c> ranges.
+    /// (panel, block) pairs, panel-major, are split into <c>parts</c> ranges.
     /// </summary>
     private readonly struct PackBBody(GemmArgs g, float* bp, int pc0, int blocks, int kcMax, int ncMax,
         int jc, int nc, int panels, int parts) : IParallelForBody
@@ -188,7 +188,13 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
             int l0 = (int)(total * index / parts), l1 = (int)(total * (index + 1) / parts);
             for (int l = l0; l < l1; l++)
             {
-                int b = l / panels, q = l % panels;
+                // Panel-major: a part packs whole panels (all their k blocks), so with homed parts
+                // (see WorkerPool) the thread that packs a panel of op(B) is the one whose rows of a
+                // transposed B (a weight matrix [out, in]) the optimiser updates (see ParallelSegments).
+                // Block-major order had each thread read half of every row, and Adam's writes then
+                // had to take the lines back from the other core (session 11: Adam 140–159 µs a
+                // step on 2 threads, 118–125 µs panel-major).
+                int q = l / blocks, b = l % blocks;
                 int pc = pc0 + b * kcMax;
                 if (pc >= g.K) continue;
                 int kc = Math.Min(kcMax, g.K - pc);
