@@ -6,7 +6,9 @@ namespace Nabla.Nn;
 /// </summary>
 public static class RandomSource
 {
-    private static Random shared = new(0);
+    // Locked: System.Random is not thread-safe, and two threads drawing from one instance at once can
+    // leave it returning 0 forever (e.g. layers built on two threads without a seed).
+    private static Random shared = new LockedRandom(0);
 
     // The generator of the innermost Seeded scope of this logical flow of control (thread or async flow), if any.
     private static readonly AsyncLocal<Random?> scoped = new();
@@ -18,7 +20,7 @@ public static class RandomSource
     public static Random Shared => scoped.Value ?? shared;
 
     /// <summary>Resets the process-wide shared generator to <paramref name="seed"/>.</summary>
-    public static void ManualSeed(int seed) => shared = new Random(seed);
+    public static void ManualSeed(int seed) => shared = new LockedRandom(seed);
 
     /// <summary>
     /// Until the returned scope is disposed, <see cref="Shared"/> is, for the calling code only (its thread and the
@@ -45,6 +47,28 @@ public static class RandomSource
         /// <summary>Restores the generator that was shared on this thread before the scope began.</summary>
         public void Dispose() => scoped.Value = previous;
     }
+}
+
+/// <summary>
+/// <c>new Random(seed)</c>'s sequence, safe to draw from on several threads at once (each call takes a
+/// lock): the process-wide generator, which any thread may use.
+/// </summary>
+internal sealed class LockedRandom(int seed) : Random
+{
+    private readonly Random inner = new(seed);
+    private readonly Lock gate = new();
+
+    public override int Next() { lock (gate) return inner.Next(); }
+    public override int Next(int maxValue) { lock (gate) return inner.Next(maxValue); }
+    public override int Next(int minValue, int maxValue) { lock (gate) return inner.Next(minValue, maxValue); }
+    public override long NextInt64() { lock (gate) return inner.NextInt64(); }
+    public override long NextInt64(long maxValue) { lock (gate) return inner.NextInt64(maxValue); }
+    public override long NextInt64(long minValue, long maxValue) { lock (gate) return inner.NextInt64(minValue, maxValue); }
+    public override float NextSingle() { lock (gate) return inner.NextSingle(); }
+    public override double NextDouble() { lock (gate) return inner.NextDouble(); }
+    public override void NextBytes(byte[] buffer) { lock (gate) inner.NextBytes(buffer); }
+    public override void NextBytes(Span<byte> buffer) { lock (gate) inner.NextBytes(buffer); }
+    protected override double Sample() { lock (gate) return inner.NextDouble(); }
 }
 
 /// <summary>Weight initialisers. All fill the tensor in place from a seeded generator.</summary>
