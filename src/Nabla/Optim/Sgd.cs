@@ -61,6 +61,16 @@ public sealed class Sgd : Optimizer
 
         public override void Invoke(int s, int start, int length)
         {
+            // Block by block, so that the momentum buffer the first operation writes is still in L1 when
+            // the second reads it (one pass over memory instead of two).
+            for (int at = start, end = start + length; at < end; at += Block)
+                Update(s, at, Math.Min(Block, end - at));
+        }
+
+        private const int Block = 2048;
+
+        private void Update(int s, int start, int length)
+        {
             Span<float> w = Weights[s]!.Data.Slice(start, length);
             ReadOnlySpan<float> g = Grads[s]!.Data.Slice(start, length);
             if (Buffers[s] is float[] buffer)
