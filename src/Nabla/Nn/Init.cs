@@ -58,6 +58,9 @@ internal sealed class LockedRandom(int seed) : Random
     private readonly Random inner = new(seed);
     private readonly Lock gate = new();
 
+    /// <summary>The generator behind the lock, whose state a checkpoint saves and restores (see Training.StateSnapshot).</summary>
+    internal Random Inner => inner;
+
     public override int Next() { lock (gate) return inner.Next(); }
     public override int Next(int maxValue) { lock (gate) return inner.Next(maxValue); }
     public override int Next(int minValue, int maxValue) { lock (gate) return inner.Next(minValue, maxValue); }

@@ -38,6 +38,9 @@ internal static class StateSnapshot
     [System.Diagnostics.CodeAnalysis.DynamicDependency(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.AllFields, typeof(ReduceLROnPlateau))]
     public static byte[] Save(object value)
     {
+        // The process-wide generator is a lock around a plain one: its state is the plain one's (a checkpoint
+        // written before the lock existed restores into it too).
+        if (value is Nn.LockedRandom locked) value = locked.Inner;
         // A generator whose state cannot be read (fields removed from a trimmed build) must not be "saved" empty:
         // the resumed run would silently draw other numbers.
         if (value is Random && CountState(value.GetType(), 0) == 0)
@@ -120,6 +123,7 @@ internal static class StateSnapshot
             for (int i = 0; i < a.Length; i++) Write(w, a.GetValue(i), e, depth + 1);
             return;
         }
+        if (value is Nn.LockedRandom locked) value = locked.Inner;
         var type = value!.GetType();
         w.Write(type.FullName ?? type.Name);
         foreach (var f in Fields(type)) Write(w, f.GetValue(value), f.FieldType, depth + 1);
@@ -142,12 +146,13 @@ internal static class StateSnapshot
         string saved = r.ReadString();
         if (existing is null)
             throw new InvalidDataException($"state holds a {saved} where the object being restored has none; build it the same way before restoring.");
-        var type = existing.GetType();
+        // A locked generator takes the state into the generator behind its lock, and stays where it is.
+        object target = existing is Nn.LockedRandom locked ? locked.Inner : existing; // a boxed copy for structs, written back by the caller
+        var type = target.GetType();
         if ((type.FullName ?? type.Name) != saved)
             throw new InvalidDataException($"state of a {saved} cannot be restored into a {type.FullName}.");
-        object target = existing; // a boxed copy for structs, written back by the caller
         foreach (var f in Fields(type)) f.SetValue(target, Read(r, f.GetValue(target), f.FieldType, depth + 1));
-        return target;
+        return existing is Nn.LockedRandom ? existing : target;
     }
 
     private static void WriteScalar(BinaryWriter w, object? v, Type t)

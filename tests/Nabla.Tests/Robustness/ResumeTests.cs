@@ -36,6 +36,34 @@ public class ResumeTests
     }
 
     [Fact]
+    public void The_locked_process_wide_generator_is_saved_and_restored_as_a_plain_one()
+    {
+        // The process-wide generator (a lock around a Random) is in every checkpoint; its state is the plain
+        // generator's, so checkpoints written before the lock existed restore into it, and it stays locked.
+        var locked = new LockedRandom(42);
+        for (int i = 0; i < 10; i++) locked.Next();
+        byte[] state = StateSnapshot.Save(locked);
+        var plain = new Random(42);
+        for (int i = 0; i < 10; i++) plain.Next();
+        Assert.Equal(StateSnapshot.Save(plain), state);
+        var expected = Enumerable.Range(0, 5).Select(_ => locked.Next()).ToArray();
+
+        var fresh = new LockedRandom(7);
+        StateSnapshot.Restore(fresh, state);
+        Assert.Equal(expected, Enumerable.Range(0, 5).Select(_ => fresh.Next()).ToArray());
+        var holder = new RandomHolder { Rng = new LockedRandom(8) };
+        var before = holder.Rng;
+        StateSnapshot.Restore(holder, StateSnapshot.Save(new RandomHolder { Rng = fresh }));
+        Assert.Same(before, holder.Rng);
+        Assert.Equal(fresh.Next(), holder.Rng.Next());
+    }
+
+    private sealed class RandomHolder
+    {
+        public Random Rng = new(0);
+    }
+
+    [Fact]
     public void A_run_interrupted_anywhere_and_resumed_ends_with_the_same_weights()
     {
         var data = Synthetic.Blobs(30, 3, 1.2, 4, dims: 4); // 90 samples: 12 steps an epoch
