@@ -89,15 +89,10 @@ public static partial class Ops
         var z = keepZ ? Tensor.Uninitialized(shape) : null;
         var y = Tensor.Uninitialized(shape);
         var zd = (z ?? y).Data;
-        if (bias is not null)
-            for (int i = 0; i < n; i++) bias.Data.CopyTo(zd.Slice(i * fout, fout));
+        // Bias and activation are row passes split over the threads for large outputs (see DenseRows).
+        if (bias is not null) DenseRows.FillBias(zd, bias.Data, n);
         Gemm.Sgemm(false, true, n, fout, fin, 1f, x.Data, fin, weight.Data, fin, bias is null ? 0f : 1f, zd, fout);
-        switch (activation)
-        {
-            case Activation.Relu: TensorPrimitives.Max(zd, 0f, y.Data); break;
-            case Activation.Sigmoid: TensorPrimitives.Sigmoid(zd, y.Data); break;
-            case Activation.Tanh: TensorPrimitives.Tanh(zd, y.Data); break;
-        }
+        DenseRows.Activate(zd, y.Data, n, fout, activation);
         if (!needs) return y;
         string name = activation == Activation.None ? "Linear" : "Linear+" + activation;
         return Graph.Record(y, name, bias is null ? [x, weight] : [x, weight, bias], g =>
