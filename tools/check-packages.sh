@@ -35,7 +35,10 @@ for id in Nabla Nabla.Tool $( [ -d "$root/src/Nabla.Onnx" ] && echo Nabla.Onnx )
   if [ "$id" != Nabla.Tool ]; then grep -q "lib/net10.0/$id.xml" <<<"$listing" || fail "$id has no XML documentation"; fi
   echo "   $id $version: metadata, licence, readme, symbols ok"
 done
-unzip -l "$feed/Nabla.Tool.$version.nupkg" | grep -q "data/mnist10k/images.idx3-ubyte.gz" || fail "the tool package lacks the shipped digits"
+# The listing goes into a variable first: under pipefail, `unzip -l | grep -q` fails at random when grep
+# exits at its match and unzip dies writing the rest into the closed pipe (CI failed that way once).
+tool_listing="$(unzip -l "$feed/Nabla.Tool.$version.nupkg")"
+grep -qF "data/mnist10k/images.idx3-ubyte.gz" <<<"$tool_listing" || fail "the tool package lacks the shipped digits"
 
 # NuGet sources for the new projects: the local feed first, then the machine's usual sources.
 cat >"$work/nuget.config" <<XML
