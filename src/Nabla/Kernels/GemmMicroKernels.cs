@@ -66,6 +66,16 @@ internal readonly unsafe struct Avx512Kernel : IMicroKernel
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        // The C tile is read and written only after the k loop; on large products it has left the
+        // caches since the previous k block, and its 16-24 lines would then arrive from L3 or memory
+        // one latency after another. Asking for them now hides that behind the FMAs: 2048³ on one
+        // thread went from 95 to 104-106 GFLOP/s (Zen 4; docs/BENCHMARKS.md, session 12).
+        for (int i = 0; i < 8; i++)
+        {
+            Sse.Prefetch0(c + i * ldc);
+            Sse.Prefetch0(c + i * ldc + 16);
+            Sse.Prefetch0(c + i * ldc + 31);
+        }
         for (; kc > 0; kc--)
         {
             Vector512<float> b0 = Vector512.Load(b);
@@ -151,6 +161,12 @@ internal readonly unsafe struct Avx2Kernel : IMicroKernel
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        // As in Avx512Kernel: fetch the C tile's lines (2 per row when unaligned) during the k loop.
+        for (int i = 0; i < 6; i++)
+        {
+            Sse.Prefetch0(c + i * ldc);
+            Sse.Prefetch0(c + i * ldc + 15);
+        }
         for (; kc > 0; kc--)
         {
             Vector256<float> b0 = Vector256.Load(b);
