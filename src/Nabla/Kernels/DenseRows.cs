@@ -5,7 +5,9 @@ namespace Nabla.Kernels;
 /// <summary>
 /// The row passes around a dense layer's forward GEMM (<see cref="Ops.Linear(Tensor, Tensor, Tensor?, Activation)"/>):
 /// the bias written into every row of the output before the product accumulates onto it, and the
-/// activation after. Large outputs split their rows over the <see cref="WorkerPool"/> threads as the
+/// activation after. The packed kernel applies the bias and a ReLU to each tile itself
+/// (Gemm.SgemmBiasRelu); these passes serve the other kernels (batch 1, a narrow output) and the
+/// activations it does not fuse. Large outputs split their rows over the <see cref="WorkerPool"/> threads as the
 /// GEMM's row units do, so each thread touches the rows its own core computes.
 /// </summary>
 /// <remarks>

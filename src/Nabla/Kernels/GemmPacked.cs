@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Nabla.Kernels;
 
@@ -10,13 +11,20 @@ internal readonly unsafe struct GemmArgs
     public readonly float Alpha, Beta;
     public readonly float* A, B, C;
     public readonly nint Lda, Ldb, Ldc;
+    /// <summary>Epilogue of the packed kernel (null: none): added to every row of C once its sum is complete.</summary>
+    public readonly float* Bias;
+    /// <summary>Epilogue of the packed kernel: max(0, ·) after the bias.</summary>
+    public readonly bool Relu;
 
     public GemmArgs(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, float beta, float* c, int ldc)
+        float* b, int ldb, float beta, float* c, int ldc, float* bias = null, bool relu = false)
     {
         TransA = transA; TransB = transB; M = m; N = n; K = k; Alpha = alpha; Beta = beta;
-        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc;
+        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc; Bias = bias; Relu = relu;
     }
+
+    /// <summary>Whether the packed kernel has an epilogue to apply to each finished C tile.</summary>
+    public bool HasEpilogue => Bias != null || Relu;
 
     /// <summary>Address of op(A)(i, p).</summary>
     public float* AAt(int i, int p) => TransA ? A + (nint)p * Lda + i : A + (nint)i * Lda + p;
@@ -267,6 +275,9 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                 ldb = g.Ldb;
             }
             float* cpanel = g.C + (nint)ic * ldc + jc + jr;
+            // The epilogue runs on each tile as its last k block finishes it, while it is in L1.
+            bool epilogue = g.HasEpilogue && pc + kc == g.K;
+            float* bias = g.Bias == null ? null : g.Bias + jc + jr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int rows = Math.Min(mr, mc - ir);
@@ -282,6 +293,35 @@ internal static unsafe class PackedGemm<TK> where TK : struct, IMicroKernel
                     TK.Run(kc, ap + (nint)ir * kc, bpanel, ldb, edge, nr, 1f, 0f);
                     MergeEdge(edge, nr, ctile, ldc, rows, cols, alpha, beta);
                 }
+                if (epilogue) Epilogue(ctile, ldc, rows, cols, bias, g.Relu);
+            }
+        }
+    }
+
+    /// <summary>
+    /// C tile += bias (one value per column), then max(0, ·) where <paramref name="relu"/>: the dense
+    /// layer's epilogue (Gemm.SgemmBiasRelu). Same operations, element by element, as the
+    /// row passes it replaces (TensorPrimitives.Add and Max, which propagate NaN).
+    /// </summary>
+    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, bool relu)
+    {
+        int vec = Vector256.IsHardwareAccelerated ? cols / 8 * 8 : 0;
+        for (int i = 0; i < rows; i++, c += ldc)
+        {
+            int j = 0;
+            for (; j < vec; j += 8)
+            {
+                Vector256<float> v = Vector256.Load(c + j);
+                if (bias != null) v += Vector256.Load(bias + j);
+                if (relu) v = Vector256.Max(v, Vector256<float>.Zero);
+                Vector256.Store(v, c + j);
+            }
+            for (; j < cols; j++)
+            {
+                float v = c[j];
+                if (bias != null) v += bias[j];
+                if (relu) v = MathF.Max(v, 0f);
+                c[j] = v;
             }
         }
     }

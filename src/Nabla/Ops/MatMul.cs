@@ -89,10 +89,20 @@ public static partial class Ops
         var z = keepZ ? Tensor.Uninitialized(shape) : null;
         var y = Tensor.Uninitialized(shape);
         var zd = (z ?? y).Data;
-        // Bias and activation are row passes split over the threads for large outputs (see DenseRows).
-        if (bias is not null) DenseRows.FillBias(zd, bias.Data, n);
-        Gemm.Sgemm(false, true, n, fout, fin, 1f, x.Data, fin, weight.Data, fin, bias is null ? 0f : 1f, zd, fout);
-        DenseRows.Activate(zd, y.Data, n, fout, activation);
+        // The packed GEMM adds the bias, and applies a ReLU that needs no separate z, to each tile it
+        // finishes. Other kernels (batch 1, a narrow output) take row passes, split over the threads for
+        // large outputs (see DenseRows).
+        bool fuseRelu = activation == Activation.Relu && !keepZ;
+        if (Gemm.SgemmBiasRelu(false, true, n, fout, fin, x.Data, fin, weight.Data, fin, bias is null ? default : bias.Data, fuseRelu, zd, fout))
+        {
+            if (!fuseRelu) DenseRows.Activate(zd, y.Data, n, fout, activation);
+        }
+        else
+        {
+            if (bias is not null) DenseRows.FillBias(zd, bias.Data, n);
+            Gemm.Sgemm(false, true, n, fout, fin, 1f, x.Data, fin, weight.Data, fin, bias is null ? 0f : 1f, zd, fout);
+            DenseRows.Activate(zd, y.Data, n, fout, activation);
+        }
         if (!needs) return y;
         string name = activation == Activation.None ? "Linear" : "Linear+" + activation;
         return Graph.Record(y, name, bias is null ? [x, weight] : [x, weight, bias], g =>
