@@ -31,6 +31,9 @@ public static class BenchRunner
             ["runtime"] = RuntimeInformation.FrameworkDescription,
             ["gemm_path"] = Gemm.BestPath.ToString(),
             ["gemm_blocking"] = Gemm.DescribeBlocking(),
+            // Resolved here, before anything is timed: without a recorded threshold it is measured now.
+            ["gemm_parallel_macs"] = Gemm.ParallelMacs,
+            ["gemm_parallel_macs_source"] = Gemm.ParallelMacsSource,
             ["caches"] = CpuCaches.Current.ToString(),
             ["mode"] = ModeName(s.Mode),
             ["quick"] = s.Quick,
@@ -232,7 +235,8 @@ public static class BenchRunner
     {
         console.MarkupLine($"[bold]{Markup.Escape((string?)report["machine"] ?? "")}[/], {Markup.Escape((string?)report["runtime"] ?? "")}, GEMM path {Markup.Escape((string?)report["gemm_path"] ?? "")}, {Markup.Escape((string?)report["date"] ?? "")}");
         if (report["caches"] is JsonNode caches)
-            console.MarkupLine($"caches {Markup.Escape((string?)caches ?? "")}; GEMM blocking {Markup.Escape((string?)report["gemm_blocking"] ?? "")}");
+            console.MarkupLine($"caches {Markup.Escape((string?)caches ?? "")}; GEMM blocking {Markup.Escape((string?)report["gemm_blocking"] ?? "")}"
+                + (report["gemm_parallel_macs"] is JsonNode pm ? $"; products of ≥ {(long)pm / 1e6:F1} M multiply-adds on all threads ({Markup.Escape((string?)report["gemm_parallel_macs_source"] ?? "")})" : ""));
         if (report["core_to_core_ns_start"] is JsonNode c2c)
             console.MarkupLine($"core-to-core round trip {c2c} ns at the start, {report["core_to_core_ns_end"]?.ToString() ?? "?"} ns at the end (well above 100 ns the two cores are far apart, and 2-thread figures drop)");
         if (report["data"] is JsonNode data)

@@ -77,11 +77,34 @@ public static unsafe partial class Gemm
     /// The smallest packed product (multiply-adds) that runs on more than one thread; smaller ones
     /// stay on the calling thread, where two dispatches and the packed B moving between the cores'
     /// caches would cost more than the second core gains. NABLA_GEMM_PARALLEL_MACS if set, else the
-    /// threshold <c>nabla bench --tune</c> measured on this CPU model (cached, see
-    /// <see cref="GemmTuning"/>), else <see cref="DefaultParallelMacs"/>. The split is over rows and
-    /// column panels only (never over k), so it changes the speed of a product, not its result.
+    /// threshold recorded for this CPU model in the user's cache folder (see <see cref="GemmTuning"/>;
+    /// <c>nabla bench --tune</c> measures it again), else measured once, at the first product of the
+    /// process that could use several threads (about 0.3 s, <see cref="GemmTuning.MeasureParallelMacs"/>),
+    /// and recorded there for later processes. <see cref="DefaultParallelMacs"/> while it cannot be
+    /// measured (one thread configured, or the call made inside another parallel loop). The split is
+    /// over rows and column panels only (never over k), so it changes the speed of a product, not its
+    /// result.
     /// </summary>
-    public static readonly long ParallelMacs = DetectParallelMacs();
+    /// <remarks>
+    /// Measured rather than assumed because CPUs disagree (see <see cref="DefaultParallelMacs"/>): on a
+    /// fresh Zen 4 machine, without a recorded threshold, the MLP's 128×256×128 products stayed on one
+    /// thread and 2-thread training ran at 1.36× the 1-thread rate instead of 1.6-1.7× (session 12).
+    /// </remarks>
+    public static long ParallelMacs
+    {
+        get
+        {
+            long v = Volatile.Read(ref _parallelMacs);
+            return v >= 0 ? v : ResolveParallelMacs();
+        }
+    }
+
+    /// <summary>Where <see cref="ParallelMacs"/> came from: "NABLA_GEMM_PARALLEL_MACS", "cache", "measured", or "default" (not resolved yet, or a measurement that found no gain).</summary>
+    public static string ParallelMacsSource => Volatile.Read(ref _parallelMacsSource);
+
+    private static long _parallelMacs = -1;
+    private static string _parallelMacsSource = "default";
+    private static readonly object ParallelMacsLock = new();
 
     // Without a measurement: the 2-core Zen 5 machines (1 vs 2 threads, idle) ran packed 128×256×128
     // and 160³ (4 M) 5-15 % slower on two threads and 256³ (17 M) 1.34× faster; the 2-core Zen 4
@@ -131,11 +154,40 @@ public static unsafe partial class Gemm
         return Capable();
     }
 
-    private static long DetectParallelMacs()
+    private static long ResolveParallelMacs()
     {
-        if (long.TryParse(Environment.GetEnvironmentVariable("NABLA_GEMM_PARALLEL_MACS"), out long forced) && forced >= 0)
-            return forced;
-        return GemmTuning.CachedParallelMacs() ?? DefaultParallelMacs;
+        lock (ParallelMacsLock)
+        {
+            if (_parallelMacs >= 0) return _parallelMacs;
+            long v;
+            string source;
+            if (long.TryParse(Environment.GetEnvironmentVariable("NABLA_GEMM_PARALLEL_MACS"), out long forced) && forced >= 0)
+                (v, source) = (forced, "NABLA_GEMM_PARALLEL_MACS");
+            else if (GemmTuning.CachedParallelMacs() is long cached)
+                (v, source) = (cached, "cache");
+            else
+            {
+                // Inside another parallel loop the pool would run the measurement's products serially
+                // and find no gain; with one thread configured there is nothing to measure. Ask again later.
+                int threads = WorkerPool.ConfiguredThreads;
+                if (threads < 2 || WorkerPool.IsBusy) return DefaultParallelMacs;
+                var (measured, ladder) = GemmTuning.MeasureParallelMacs(BestPath, threads);
+                if (ladder.Count > 0 && measured > ladder[^1].Macs)
+                {
+                    // Not even 256³ gained: the cores were busy with something else (measured so on the
+                    // 2-core Zen 4 while another benchmark ran). Not worth recording; this process keeps the default.
+                    (v, source) = (DefaultParallelMacs, "default; the measurement found no gain, not recorded");
+                }
+                else
+                {
+                    GemmTuning.RecordParallelMacs(measured);
+                    (v, source) = (measured, "measured");
+                }
+            }
+            Volatile.Write(ref _parallelMacsSource, source);
+            Volatile.Write(ref _parallelMacs, v);
+            return v;
+        }
     }
 
     /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>
@@ -232,7 +284,7 @@ public static unsafe partial class Gemm
                     RunPacked(in g, path, threads, packB: false);
                     return;
                 default:
-                    if (!exactThreads && macs < ParallelMacs) threads = 1;
+                    if (!exactThreads && threads > 1 && macs < ParallelMacs) threads = 1;
                     RunPacked(in g, path, threads, packB: true);
                     return;
             }
@@ -268,7 +320,7 @@ public static unsafe partial class Gemm
         {
             var g = new GemmArgs(transA, transB, m, n, k, 1f, pa, lda, pb, ldb, 0f, pc, ldc, bias.IsEmpty ? null : pbias, relu);
             if (Choose(in g, path) != GemmAlgorithm.Packed) return false;
-            if ((long)m * n * k < ParallelMacs) threads = 1;
+            if (threads > 1 && (long)m * n * k < ParallelMacs) threads = 1;
             RunPacked(in g, path, threads, packB: true);
         }
         return true;
@@ -339,7 +391,8 @@ public static unsafe partial class Gemm
             Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
-        int threads = (long)m * n * k < ParallelMacs ? 1 : Math.Max(1, WorkerPool.Threads);
+        int threads = Math.Max(1, WorkerPool.Threads);
+        if (threads > 1 && (long)m * n * k < ParallelMacs) threads = 1;
         fixed (float* pa = a, pb = b, pc = c, pp = packed.Data)
         {
             var g = new GemmArgs(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);

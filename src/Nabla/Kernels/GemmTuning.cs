@@ -14,7 +14,9 @@ namespace Nabla.Kernels;
 /// --tune</c> times each supported vector path on a few shapes for a few milliseconds and records
 /// the winner in the user's cache folder (<see cref="CacheFile"/>), keyed by <see cref="CpuKey"/>;
 /// <see cref="Gemm.BestPath"/> reads it in later processes. The same run measures, per CPU model,
-/// from which size a packed product gains from running on all threads (<see cref="Gemm.ParallelMacs"/>).
+/// from which size a packed product gains from running on all threads (<see cref="Gemm.ParallelMacs"/>);
+/// where no run recorded that, the first multi-threaded product of a process measures it (about
+/// 0.3 s) and records it (<see cref="RecordParallelMacs"/>).
 /// </summary>
 public static class GemmTuning
 {
@@ -257,6 +259,45 @@ public static class GemmTuning
         return new Result(best, figures, CpuKey, file, parallelMacs, ladder);
     }
 
+    /// <summary>
+    /// Records <paramref name="parallelMacs"/> for this CPU in the cache (<see cref="CacheFile"/>), keeping
+    /// a path already recorded there: the first-use measurement of <see cref="Gemm.ParallelMacs"/>. A cache
+    /// that cannot be written is left alone (the next process measures again).
+    /// </summary>
+    internal static void RecordParallelMacs(long parallelMacs, string? file = null)
+    {
+        file ??= CacheFile;
+        try
+        {
+            JsonObject root;
+            try
+            {
+                root = File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? [] : [];
+            }
+            catch (JsonException)
+            {
+                root = [];
+            }
+            var entry = root[CpuKey] as JsonObject ?? [];
+            entry["parallel_macs"] = parallelMacs;
+            entry["parallel_macs_date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            root[CpuKey] = entry;
+            WriteAtomically(file, root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static void WriteAtomically(string file, JsonObject root)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        // A name of this process's own: test processes that measure at the same time do not share it.
+        string tmp = $"{file}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(tmp, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.Move(tmp, file, overwrite: true);
+    }
+
     private static void Save(string file, string key, GemmPath best, List<PathFigure> figures, long? parallelMacs)
     {
         JsonObject root;
@@ -277,10 +318,7 @@ public static class GemmTuning
             ["parallel_macs"] = parallelMacs,
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        string tmp = file + ".tmp";
-        File.WriteAllText(tmp, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        File.Move(tmp, file, overwrite: true);
+        WriteAtomically(file, root);
     }
 
     /// <summary>Best-of-5 GFLOP/s of one product on one thread after a short warm-up.</summary>

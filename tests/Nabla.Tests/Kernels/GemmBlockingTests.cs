@@ -117,6 +117,33 @@ public class GemmBlockingTests
     }
 
     [Fact]
+    public void FirstUseMeasurementRecordsItsThresholdBesideARecordedPath()
+    {
+        // Gemm.ParallelMacs measures at first use where nothing is recorded and writes only its
+        // threshold: a path recorded by an earlier tuning run stays, and a file that is not there yet is made.
+        using var t = new Nabla.Tests.Data.TempDir();
+        string file = Path.Combine(t.Path, "new", "gemm-tune.json");
+        GemmTuning.RecordParallelMacs(3_000_000, file);
+        Assert.Equal(3_000_000, GemmTuning.CachedParallelMacs(file, GemmTuning.CpuKey));
+        Assert.Null(GemmTuning.CachedPath(file, GemmTuning.CpuKey));
+
+        File.WriteAllText(file, $$"""{ "{{GemmTuning.CpuKey}}": { "path": "Avx2", "parallel_macs": 1 }, "other": { "path": "Avx512" } }""");
+        GemmTuning.RecordParallelMacs(2_097_152, file);
+        Assert.Equal(2_097_152, GemmTuning.CachedParallelMacs(file, GemmTuning.CpuKey));
+        Assert.Equal(GemmPath.Avx2, GemmTuning.CachedPath(file, GemmTuning.CpuKey));
+        Assert.Equal(GemmPath.Avx512, GemmTuning.CachedPath(file, "other"));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(file)!, "*.tmp"));
+
+        // A damaged file is replaced, and a folder that cannot be written is no error.
+        File.WriteAllText(file, "{ not json");
+        GemmTuning.RecordParallelMacs(5, file);
+        Assert.Equal(5, GemmTuning.CachedParallelMacs(file, GemmTuning.CpuKey));
+        string blocked = Path.Combine(t.Path, "a-file");
+        File.WriteAllText(blocked, "");
+        GemmTuning.RecordParallelMacs(7, Path.Combine(blocked, "gemm-tune.json"));
+    }
+
+    [Fact]
     public void Avx512IsUsedWheneverTheCpuHasIt()
     {
         // Also under DOTNET_PreferredVectorBitWidth=256 (Intel's default), where
