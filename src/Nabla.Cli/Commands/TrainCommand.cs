@@ -305,8 +305,8 @@ public static class TrainCommand
         io.Markup($"[bold]test[/]   loss {Common.F(test.Loss)}  accuracy [bold]{Common.Percent(test.Accuracy)}[/] ({Correct(test.Confusion)}/{test.Confusion.Total})");
         io.Out.Write(Render.Confusion(test.Confusion, data.ClassNames));
         if (s.Diagnostics) io.Line(string.Create(CultureInfo.InvariantCulture, $"       test set {testTime.TotalSeconds:F2} s")
-            + (WorkerPool.Threads > 1 ? string.Create(CultureInfo.InvariantCulture,
-                $"  GEMMs of ≥ {Gemm.ParallelMacs / 1e6:F1} M multiply-adds on all threads ({Gemm.ParallelMacsSource})") : ""));
+            + (WorkerPool.Threads > 1 && Gemm.ResolvedParallelMacs is long macs ? string.Create(CultureInfo.InvariantCulture,
+                $"  GEMMs of ≥ {macs / 1e6:F1} M multiply-adds on all threads ({Gemm.ParallelMacsSource})") : ""));
 
         var training = new JsonObject
         {

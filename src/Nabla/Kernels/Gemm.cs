@@ -95,15 +95,23 @@ public static unsafe partial class Gemm
         get
         {
             long v = Volatile.Read(ref _parallelMacs);
-            return v >= 0 ? v : ResolveParallelMacs();
+            if (v >= 0) return v;
+            // Nothing recorded and no measurement possible now: the default, without the lock or the cache file.
+            if (Volatile.Read(ref _nothingRecorded) && !CanMeasureNow) return DefaultParallelMacs;
+            return ResolveParallelMacs();
         }
     }
+
+    /// <summary><see cref="ParallelMacs"/> if it has been resolved, else null (reading this measures nothing).</summary>
+    public static long? ResolvedParallelMacs => Volatile.Read(ref _parallelMacs) is var v && v >= 0 ? v : null;
 
     /// <summary>Where <see cref="ParallelMacs"/> came from: "NABLA_GEMM_PARALLEL_MACS", "cache", "measured", or "default" (not resolved yet, or a measurement that found no gain).</summary>
     public static string ParallelMacsSource => Volatile.Read(ref _parallelMacsSource);
 
     private static long _parallelMacs = -1;
     private static string _parallelMacsSource = "default";
+    // Set once neither NABLA_GEMM_PARALLEL_MACS nor the cache gave a threshold: only a measurement can.
+    private static bool _nothingRecorded;
     private static readonly object ParallelMacsLock = new();
 
     // Without a measurement: the 2-core Zen 5 machines (1 vs 2 threads, idle) ran packed 128×256×128
@@ -154,6 +162,10 @@ public static unsafe partial class Gemm
         return Capable();
     }
 
+    // Inside another parallel loop the pool would run the measurement's products serially and find no
+    // gain; with one thread configured there is nothing to measure.
+    private static bool CanMeasureNow => WorkerPool.ConfiguredThreads >= 2 && !WorkerPool.IsBusy;
+
     private static long ResolveParallelMacs()
     {
         lock (ParallelMacsLock)
@@ -163,15 +175,13 @@ public static unsafe partial class Gemm
             string source;
             if (long.TryParse(Environment.GetEnvironmentVariable("NABLA_GEMM_PARALLEL_MACS"), out long forced) && forced >= 0)
                 (v, source) = (forced, "NABLA_GEMM_PARALLEL_MACS");
-            else if (GemmTuning.CachedParallelMacs() is long cached)
+            else if (!_nothingRecorded && GemmTuning.CachedParallelMacs() is long cached)
                 (v, source) = (cached, "cache");
             else
             {
-                // Inside another parallel loop the pool would run the measurement's products serially
-                // and find no gain; with one thread configured there is nothing to measure. Ask again later.
-                int threads = WorkerPool.ConfiguredThreads;
-                if (threads < 2 || WorkerPool.IsBusy) return DefaultParallelMacs;
-                var (measured, ladder) = GemmTuning.MeasureParallelMacs(BestPath, threads);
+                Volatile.Write(ref _nothingRecorded, true);
+                if (!CanMeasureNow) return DefaultParallelMacs; // asked again by a later product
+                var (measured, ladder) = GemmTuning.MeasureParallelMacs(BestPath, WorkerPool.ConfiguredThreads);
                 if (ladder.Count > 0 && measured > ladder[^1].Macs)
                 {
                     // Not even 256³ gained: the cores were busy with something else (measured so on the
